@@ -1,0 +1,32 @@
+# Record-Store: `make run` and `make test` work on a fresh Debian 12 machine.
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+JOBS ?= $(shell nproc)
+DATA_DIR ?= data
+
+.PHONY: deps configure build run test bench fuzz format clean
+
+deps:
+	./scripts/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+# Until the server exists, `run` is a short demo of the embedded engine on a durable data dir.
+run: build
+	$(BUILD_DIR)/bin/recordstore demo --data-dir $(DATA_DIR)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 900
+
+bench: build
+	$(BUILD_DIR)/bin/recordstore_bench kv
+
+format:
+	find include src bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR)

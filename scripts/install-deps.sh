@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Record-Store builds and tests with, skipping those present.
+# Uses sudo when not root. docs/dependencies.md says why each package is here.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libabsl-dev            # Status/StatusOr, strings, synchronization
+  librocksdb-dev         # durable storage under the embedded engine
+  libgtest-dev libgmock-dev  # tests
+  libbenchmark-dev       # micro benchmarks
+  libcli11-dev           # command line of the recordstore binary
+  libsqlite3-dev         # benchmark baseline
+  libzstd-dev liblz4-dev # record compression
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "installing missing packages: ${missing[*]}"
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
