@@ -4,7 +4,6 @@
 #include <string>
 
 #include "absl/strings/cord.h"
-#include "absl/strings/str_cat.h"
 
 namespace recordstore {
 namespace {
@@ -37,16 +36,18 @@ const ErrorInfo* FindInfo(ErrorCode code) {
 Status MakeError(ErrorCode code, std::string_view detail) {
   const ErrorInfo* info = FindInfo(code);
   absl::StatusCode absl_code = info ? info->absl_code : absl::StatusCode::kUnknown;
-  std::string message = absl::StrCat(ErrorName(code), " (", static_cast<int>(code), ")");
-  if (!detail.empty()) absl::StrAppend(&message, ": ", detail);
+  std::string message(ErrorName(code));
+  message += " (" + std::to_string(static_cast<int>(code)) + ")";
+  if (!detail.empty()) message.append(": ").append(detail);
   Status status(absl_code, message);
-  status.SetPayload(kErrorPayloadUrl, absl::Cord(std::to_string(static_cast<int>(code))));
+  status.SetPayload(std::string(kErrorPayloadUrl),
+                    absl::Cord(std::to_string(static_cast<int>(code))));
   return status;
 }
 
 std::optional<ErrorCode> GetErrorCode(const Status& status) {
   if (status.ok()) return std::nullopt;
-  std::optional<absl::Cord> payload = status.GetPayload(kErrorPayloadUrl);
+  absl::optional<absl::Cord> payload = status.GetPayload(std::string(kErrorPayloadUrl));
   if (!payload.has_value()) return std::nullopt;
   std::string text(*payload);
   int number = 0;
