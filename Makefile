@@ -25,6 +25,15 @@ test: build
 bench: build
 	$(BUILD_DIR)/bin/recordstore_bench kv
 
+# Each libFuzzer target runs for FUZZ_SECONDS (built with clang in build-fuzz/).
+FUZZ_SECONDS ?= 60
+fuzz:
+	./scripts/install-deps.sh fuzz
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRECORDSTORE_FUZZ=ON
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_targets
+	for t in build-fuzz/fuzz/*; do echo "== $$t"; mkdir -p build-fuzz/corpus/$$(basename $$t); \
+	  $$t -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$(basename $$t) || exit 1; done
+
 format:
 	find include src bench -name '*.h' -o -name '*.cc' | xargs clang-format -i
 

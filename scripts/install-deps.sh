@@ -12,7 +12,12 @@ packages=(
   libcli11-dev           # command line of the recordstore binary
   libsqlite3-dev         # benchmark baseline
   libzstd-dev liblz4-dev # record compression
+  libprotobuf-dev protobuf-compiler  # record schemas, continuations, Biscuit tokens
+  libssl-dev             # Ed25519 / ECDSA P-256 signatures, AES-256-GCM
+  libre2-dev             # Biscuit regex expressions
 )
+# `make fuzz` needs clang's libFuzzer runtime: ./scripts/install-deps.sh fuzz
+if [[ "${1:-}" == "fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do
