@@ -1,0 +1,48 @@
+#include <filesystem>
+#include <system_error>
+
+#include "kv/engine/engine_database.h"
+#include "kv/memory/memory_storage.h"
+#include "kv/rocksdb/rocksdb_storage.h"
+#include "recordstore/kv.h"
+
+namespace recordstore::kv {
+
+StatusOr<std::unique_ptr<Database>> Database::Open(std::string_view url,
+                                                   const DatabaseOptions& options) {
+  constexpr std::string_view kMemory = "memory://";
+  constexpr std::string_view kRocksDb = "rocksdb://";
+  if (url.substr(0, kMemory.size()) == kMemory) {
+    return std::unique_ptr<Database>(std::make_unique<EngineDatabase>(NewMemoryStorage(), options));
+  }
+  if (url.substr(0, kRocksDb.size()) == kRocksDb) {
+    std::string path(url.substr(kRocksDb.size()));
+    if (path.empty() || path[0] != '/') {
+      return MakeError(ErrorCode::kConnectionStringInvalid,
+                       "rocksdb URLs take an absolute path: rocksdb:///var/lib/recordstore");
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) return MakeError(ErrorCode::kIoError, "cannot create " + path + ": " + ec.message());
+    auto storage = OpenRocksDbStorage(path);
+    if (!storage.ok()) return storage.status();
+    return std::unique_ptr<Database>(std::make_unique<EngineDatabase>(*std::move(storage), options));
+  }
+  return MakeError(ErrorCode::kConnectionStringInvalid,
+                   "unknown database URL '" + std::string(url) +
+                       "' (expected memory:// or rocksdb:///path)");
+}
+
+Status Database::Run(const std::function<Status(Transaction&)>& body,
+                     const TransactionOptions& options) {
+  std::unique_ptr<Transaction> txn = CreateTransaction(options);
+  while (true) {
+    Status status = body(*txn);
+    if (status.ok()) status = txn->Commit();
+    if (status.ok()) return status;
+    Status retry = txn->OnError(status);
+    if (!retry.ok()) return retry;
+  }
+}
+
+}  // namespace recordstore::kv

@@ -1,0 +1,110 @@
+// The embedded engine: FoundationDB's transaction model over a local Storage.
+//
+//  * Read versions: the engine publishes one storage snapshot per committed batch; a
+//    transaction's read version is the published snapshot it takes, so reads never wait for
+//    commits and always see a consistent prefix of the commit history.
+//  * Commit: transactions queue up; the first in the queue becomes the leader and commits
+//    everything queued behind it as one batch (group commit, LevelDB's writer queue). The
+//    leader assigns the batch a version (max(previous + 1, wall-clock microseconds)), checks
+//    each transaction's read ranges against the resolver, applies the survivors' mutations in
+//    queue order to one storage batch, records their write ranges, writes the batch (with the
+//    version, durably) and publishes the new snapshot before anyone is acknowledged.
+//  * The resolver keeps only history that a live transaction could still conflict with: every
+//    write newer than the oldest read version in use within the 5-second window.
+#ifndef RECORDSTORE_KV_ENGINE_ENGINE_DATABASE_H_
+#define RECORDSTORE_KV_ENGINE_ENGINE_DATABASE_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kv/engine/resolver.h"
+#include "kv/engine/storage.h"
+#include "kv/engine/watch_registry.h"
+#include "kv/engine/write_set.h"
+#include "recordstore/kv.h"
+
+namespace recordstore::kv {
+
+using Clock = std::chrono::steady_clock;
+
+// How long a read version stays usable (transaction_too_old afterwards).
+inline constexpr std::chrono::milliseconds kMaxReadVersionAge{5000};
+
+// What a transaction hands to the commit pipeline.
+struct CommitRequest {
+  const WriteSet* writes = nullptr;
+  const std::vector<KeyRange>* read_ranges = nullptr;
+  const std::vector<KeyRange>* extra_write_ranges = nullptr;
+  bool has_read_version = false;
+  Version read_version = 0;
+  Clock::time_point read_version_time;
+
+  // Filled by the leader.
+  Status status;
+  Version commit_version = -1;
+  uint16_t batch_order = 0;
+  bool done = false;
+  std::condition_variable cv;
+};
+
+// A read version in use: the published snapshot plus the time it was taken.
+struct ReadSnapshot {
+  std::shared_ptr<const StorageSnapshot> snapshot;
+  Clock::time_point taken;
+  // Handle in the live read-version set, released by ReleaseReadVersion.
+  std::multiset<std::pair<Version, Clock::time_point>>::iterator live;
+};
+
+class EngineDatabase final : public Database {
+ public:
+  EngineDatabase(std::unique_ptr<Storage> storage, const DatabaseOptions& options);
+  ~EngineDatabase() override;
+
+  std::unique_ptr<Transaction> CreateTransaction(const TransactionOptions& options) override;
+
+  // --- Used by EngineTransaction. ---
+  // Takes the latest published snapshot and registers its version as live.
+  ReadSnapshot AcquireReadVersion();
+  void ReleaseReadVersion(const ReadSnapshot& read);
+  // Runs `request` through the group-commit pipeline; returns its status.
+  Status Commit(CommitRequest& request);
+  WatchRegistry& watches() { return watches_; }
+  // Reads `key` from the latest published snapshot.
+  StatusOr<std::optional<std::string>> ReadLatest(std::string_view key);
+
+ private:
+  // Commits `group` as one batch (leader only, commit_mu_ not held).
+  void CommitGroup(const std::vector<CommitRequest*>& group);
+  // Oldest version a live transaction may still read at (within the 5 s window).
+  Version ResolverHorizon(Clock::time_point now);
+  // Re-checks watches on everything `group` wrote.
+  void NotifyWatches(const std::vector<CommitRequest*>& group);
+
+  std::unique_ptr<Storage> storage_;
+  const DatabaseOptions options_;
+  WatchRegistry watches_;
+
+  // Commit queue (LevelDB-style): the front request's thread is the leader.
+  std::mutex queue_mu_;
+  std::deque<CommitRequest*> queue_;  // GUARDED_BY(queue_mu_)
+
+  // Touched only by the current leader.
+  Resolver resolver_;
+  Version last_version_;
+
+  // The published snapshot and the live read versions.
+  std::mutex published_mu_;
+  std::shared_ptr<const StorageSnapshot> published_;  // GUARDED_BY(published_mu_)
+  std::multiset<std::pair<Version, Clock::time_point>> live_reads_;  // GUARDED_BY(published_mu_)
+};
+
+}  // namespace recordstore::kv
+
+#endif  // RECORDSTORE_KV_ENGINE_ENGINE_DATABASE_H_

@@ -1,0 +1,88 @@
+// Watches: per-key waiters that complete when the key's committed value differs from the value
+// the watching transaction saw.
+#ifndef RECORDSTORE_KV_ENGINE_WATCH_REGISTRY_H_
+#define RECORDSTORE_KV_ENGINE_WATCH_REGISTRY_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "recordstore/kv.h"
+
+namespace recordstore::kv {
+
+class WatchRegistry;
+
+// One watch. Completes at most once; later completions are ignored.
+class WatchState final : public Watch, public std::enable_shared_from_this<WatchState> {
+ public:
+  WatchState(std::string key, std::optional<std::string> expected)
+      : key_(std::move(key)), expected_(std::move(expected)) {}
+
+  Status Wait() override;
+  std::optional<Status> WaitFor(std::chrono::milliseconds timeout) override;
+  void Cancel() override;
+
+  // Returns true if this call completed the watch.
+  bool Complete(const Status& status);
+  bool done() const;
+
+  const std::string& key() const { return key_; }
+  const std::optional<std::string>& expected() const { return expected_; }
+  void set_registry(WatchRegistry* registry) { registry_.store(registry); }
+
+ private:
+  const std::string key_;
+  const std::optional<std::string> expected_;
+  std::atomic<WatchRegistry*> registry_{nullptr};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<Status> result_;  // GUARDED_BY(mu_)
+};
+
+// Thread-safe. Every method may be called concurrently with commits.
+class WatchRegistry {
+ public:
+  using ValueReader = std::function<StatusOr<std::optional<std::string>>(std::string_view)>;
+
+  explicit WatchRegistry(int max_watches) : max_watches_(max_watches) {}
+  ~WatchRegistry();
+
+  // Reserves room for one more watch; too_many_watches (1032) past the limit. Every
+  // successful Reserve is matched by one Activate or Release.
+  Status Reserve();
+  void Release();
+
+  // Starts `watch` (using a reserved slot): fires it at once if `read_current` shows a value
+  // other than the expected one, otherwise keeps it until a change is reported.
+  void Activate(const std::shared_ptr<WatchState>& watch, const ValueReader& read_current);
+
+  // After a commit became visible: re-checks watches on `key` / in [begin, end).
+  void KeyChanged(std::string_view key, const ValueReader& read_current);
+  void RangeCleared(std::string_view begin, std::string_view end, const ValueReader& read_current);
+
+  // Removes a cancelled watch.
+  void Remove(WatchState* watch);
+
+  bool empty() const { return active_.load(std::memory_order_acquire) == 0; }
+
+ private:
+  void CheckLocked(std::multimap<std::string, std::shared_ptr<WatchState>>::iterator first,
+                   std::multimap<std::string, std::shared_ptr<WatchState>>::iterator last,
+                   const ValueReader& read_current);
+
+  const int max_watches_;
+  std::atomic<int> reserved_{0};
+  std::atomic<int> active_{0};
+  std::mutex mu_;
+  std::multimap<std::string, std::shared_ptr<WatchState>> watches_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace recordstore::kv
+
+#endif  // RECORDSTORE_KV_ENGINE_WATCH_REGISTRY_H_
