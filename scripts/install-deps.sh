@@ -15,6 +15,7 @@ packages=(
   libprotobuf-dev protobuf-compiler  # record schemas, continuations, Biscuit tokens
   libssl-dev             # Ed25519 / ECDSA P-256 signatures, AES-256-GCM
   libre2-dev             # Biscuit regex expressions
+  nlohmann-json3-dev     # reading JSON test vectors (tuple conformance)
 )
 # `make fuzz` needs clang's libFuzzer runtime: ./scripts/install-deps.sh fuzz
 if [[ "${1:-}" == "fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi
