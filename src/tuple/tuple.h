@@ -93,13 +93,14 @@ class Tuple {
   Tuple& AppendNull();
   Tuple& AppendBytes(std::string_view bytes);
 
-  size_t size() const { return elements_.size(); }
-  bool empty() const { return elements_.empty(); }
+  // Defined after TupleElement, which must be complete for them.
+  size_t size() const;
+  bool empty() const;
   // REQUIRES: index < size().
-  const TupleElement& operator[](size_t index) const { return elements_[index]; }
+  const TupleElement& operator[](size_t index) const;
   const std::vector<TupleElement>& elements() const { return elements_; }
-  std::vector<TupleElement>::const_iterator begin() const { return elements_.begin(); }
-  std::vector<TupleElement>::const_iterator end() const { return elements_.end(); }
+  std::vector<TupleElement>::const_iterator begin() const;
+  std::vector<TupleElement>::const_iterator end() const;
 
   // The FDB encoding. An incomplete versionstamp is written as its placeholder bytes; use
   // PackWithVersionstamp to write a key the database will complete. String elements are
@@ -205,6 +206,12 @@ class TupleElement {
 };
 
 inline Tuple::Tuple(std::initializer_list<TupleElement> elements) : elements_(elements) {}
+
+inline size_t Tuple::size() const { return elements_.size(); }
+inline bool Tuple::empty() const { return elements_.empty(); }
+inline const TupleElement& Tuple::operator[](size_t index) const { return elements_[index]; }
+inline std::vector<TupleElement>::const_iterator Tuple::begin() const { return elements_.begin(); }
+inline std::vector<TupleElement>::const_iterator Tuple::end() const { return elements_.end(); }
 
 inline Tuple& Tuple::Append(TupleElement element) {
   elements_.push_back(std::move(element));
