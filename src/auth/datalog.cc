@@ -429,4 +429,21 @@ std::string ToString(const Policy& policy) {
          QueriesToString(policy.queries);
 }
 
+std::string ToString(const BlockContent& content) {
+  std::string out;
+  if (!content.scopes.empty()) {
+    out += "trusting ";
+    for (size_t i = 0; i < content.scopes.size(); ++i) {
+      if (i > 0) out += ", ";
+      out += ToString(content.scopes[i]);
+    }
+    out += ";\n";
+  }
+  for (const Predicate& fact : content.facts) out += ToString(fact) + ";\n";
+  for (const Rule& rule : content.rules) out += ToString(rule) + ";\n";
+  for (const Check& check : content.checks) out += ToString(check) + ";\n";
+  for (const Policy& policy : content.policies) out += ToString(policy) + ";\n";
+  return out;
+}
+
 }  // namespace recordstore::auth

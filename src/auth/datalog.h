@@ -187,6 +187,9 @@ std::string ToString(const Scope& scope);
 std::string ToString(const Rule& rule);
 std::string ToString(const Check& check);
 std::string ToString(const Policy& policy);
+// Every element followed by ";\n": the block-level `trusting` clause, then facts, rules,
+// checks and policies (the layout of the samples' "code" fields).
+std::string ToString(const BlockContent& content);
 // RFC 3339 UTC ("2018-12-20T00:00:00Z").
 std::string FormatDate(uint64_t seconds);
 

@@ -171,13 +171,12 @@ class Parser {
     return predicate;
   }
 
-  // True when a predicate (name then '(') starts here, as opposed to an expression.
+  // True when a predicate (name then '(') starts here, as opposed to an expression. No
+  // expression starts that way, so `null($t)` is a predicate named "null".
   bool AtPredicate() const {
     if (!IsLetter(Peek())) return false;
     size_t end = pos_;
     while (end < text_.size() && IsNameChar(text_[end])) ++end;
-    std::string_view name = text_.substr(pos_, end - pos_);
-    if (name == "true" || name == "false" || name == "null") return false;
     return end < text_.size() && text_[end] == '(';
   }
 
