@@ -81,6 +81,12 @@ int64_t FromLe64(std::string_view s) {
   return static_cast<int64_t>(v);
 }
 
+int64_t BigEndian64(std::string_view s) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  return static_cast<int64_t>(v);
+}
+
 class KvConcurrencyTest : public testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -347,7 +353,18 @@ TEST_P(KvConcurrencyTest, ConcurrentAtomicAddsNeverConflictAndSumExactly) {
         }
         last = v;
         auto vs = t->GetVersionstamp();
-        if (vs.ok()) mine.push_back(*vs);
+        if (!vs.ok() || vs->size() != 10 || BigEndian64(*vs) != v) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (first_failure.empty()) {
+            first_failure = "versionstamp does not start with the commit version " +
+                            std::to_string(v) + ": " +
+                            (vs.ok() ? std::to_string(vs->size()) + " bytes"
+                                     : vs.status().ToString());
+          }
+          commit_failures.fetch_add(1);
+          continue;
+        }
+        mine.push_back(*vs);
       }
       std::lock_guard<std::mutex> lock(mu);
       stamps.insert(stamps.end(), mine.begin(), mine.end());

@@ -1057,6 +1057,10 @@ TEST_P(KvConformanceTest, GetRangeMergesCommittedAndUncommittedData) {
   EXPECT_EQ(r->rows, expected);
   EXPECT_FALSE(r->more);
 
+  auto snapshot = t->GetRange(RE::Inclusive(""), RE::Exclusive("\xff"), {.snapshot = true});
+  ASSERT_OK(snapshot);
+  EXPECT_EQ(snapshot->rows, expected) << "snapshot range reads also see own writes";
+
   auto rev = t->GetRange(RE::Inclusive(""), RE::Exclusive("\xff"), {.reverse = true});
   ASSERT_OK(rev);
   std::vector<KeyValue> expected_rev(expected.rbegin(), expected.rend());
@@ -1247,6 +1251,41 @@ TEST_P(KvConformanceTest, LimitedRangeReadConflictsOnlyUpToLastReturnedRow) {
   EXPECT_OK(a->Commit());
 }
 
+TEST_P(KvConformanceTest, LimitedRangeReadConflictsWithInsertBeforeLastReturnedRow) {
+  Put("a", "1");
+  Put("c", "3");
+  auto a = Txn();
+  auto r = a->GetRange(RE::Inclusive("a"), RE::Exclusive("z"), {.limit = 2});
+  ASSERT_OK(r);
+  ASSERT_EQ(Keys(*r), (Strings{"a", "c"}));
+  Put("b", "inside what the read observed");
+  a->Set("x", "1");
+  EXPECT_TRUE(HasCode(a->Commit(), ErrorCode::kNotCommitted));
+}
+
+TEST_P(KvConformanceTest, ReverseLimitedRangeReadConflictsOnlyFromLastReturnedRowToEnd) {
+  Put("a", "1");
+  Put("b", "2");
+  {
+    auto a = Txn();
+    auto r = a->GetRange(RE::Inclusive("a"), RE::Exclusive("z"), {.limit = 1, .reverse = true});
+    ASSERT_OK(r);
+    ASSERT_EQ(Keys(*r), (Strings{"b"}));
+    Put("a0", "below the last returned row");
+    a->Set("x", "1");
+    EXPECT_OK(a->Commit());
+  }
+  {
+    auto a = Txn();
+    auto r = a->GetRange(RE::Inclusive("a"), RE::Exclusive("z"), {.limit = 1, .reverse = true});
+    ASSERT_OK(r);
+    ASSERT_EQ(Keys(*r), (Strings{"x"}));
+    Put("y", "between the last returned row and the end");
+    a->Set("q", "1");
+    EXPECT_TRUE(HasCode(a->Commit(), ErrorCode::kNotCommitted));
+  }
+}
+
 TEST_P(KvConformanceTest, ExplicitReadConflictRangeConflicts) {
   auto a = Txn();
   ASSERT_OK(a->GetReadVersion());
@@ -1412,6 +1451,21 @@ TEST_P(KvConformanceTest, WatchSetByWritingTransactionComparesAgainstItsOwnWrite
   EXPECT_OK(*result);
 }
 
+TEST_P(KvConformanceTest, WatchOfReadOnlyTransactionFiresIfKeyChangedSinceItsRead) {
+  Put("w", "1");
+  auto t = Txn();
+  auto v = t->Get("w");
+  ASSERT_OK(v);
+  ASSERT_EQ(*v, "1");
+  auto watch = t->WatchKey("w");
+  ASSERT_OK(watch);
+  Put("w", "2");  // after the read, before the watching transaction commits
+  ASSERT_OK(t->Commit());
+  auto result = (*watch)->WaitFor(milliseconds(5000));
+  ASSERT_TRUE(result.has_value()) << "the value differs from what the transaction saw";
+  EXPECT_OK(*result);
+}
+
 TEST_P(KvConformanceTest, WatchWaitForTimesOutWithNullopt) {
   auto t = Txn();
   auto watch = t->WatchKey("quiet");
@@ -1488,7 +1542,7 @@ TEST_P(KvConformanceTest, TooManyWatchesFailsWith1032) {
   Status failure;
   for (int i = 0; i < 3 && failure.ok(); ++i) {
     auto t = Txn();
-    auto w = t->WatchKey("w" + std::to_string(i));
+    auto w = t->WatchKey(std::string("w").append(std::to_string(i)));
     if (!w.ok()) {
       failure = w.status();
       break;
@@ -1569,6 +1623,20 @@ TEST_P(KvConformanceTest, TransactionOverTenMegabytesFailsWithTransactionTooLarg
   EXPECT_GT(t->GetApproximateSize(), 10'000'000);
   EXPECT_TRUE(HasCode(t->Commit(), ErrorCode::kTransactionTooLarge));
   EXPECT_TRUE(ReadRange("big/", "big0").empty());
+}
+
+TEST_P(KvConformanceTest, ConflictRangesCountTowardsTheTransactionSizeLimit) {
+  auto t = Txn();
+  t->Set("k", "v");
+  // 501 read conflict ranges of two 9,999-byte keys each: about 10.02 MB.
+  for (int i = 0; i < 501; ++i) {
+    std::string begin = std::to_string(100000 + i) + std::string(9'993, 'a');
+    std::string end = std::to_string(100000 + i) + std::string(9'993, 'b');
+    t->AddReadConflictRange(begin, end);
+  }
+  EXPECT_GT(t->GetApproximateSize(), 10'000'000);
+  EXPECT_TRUE(HasCode(t->Commit(), ErrorCode::kTransactionTooLarge));
+  EXPECT_EQ(Read("k"), std::nullopt);
 }
 
 TEST_P(KvConformanceTest, SetOfKeyAtOrAboveFFFailsWithKeyOutsideLegalRange) {
@@ -1760,6 +1828,20 @@ TEST_P(KvConformanceTest, RunGivesUpAtRetryLimit) {
   }, {.retry_limit = 3, .max_retry_delay = milliseconds(5)});
   EXPECT_TRUE(HasCode(s, ErrorCode::kNotCommitted));
   EXPECT_EQ(attempts, 4) << "one try plus retry_limit retries";
+}
+
+TEST_P(KvConformanceTest, RunStopsAtTimeoutWithTransactionTimedOut) {
+  int attempts = 0;
+  Status s = db_->Run([&](Transaction& t) -> Status {
+    ++attempts;
+    std::this_thread::sleep_for(milliseconds(60));
+    t.Set("k", "v");
+    return MakeError(ErrorCode::kNotCommitted);  // retryable: Run would loop without the timeout
+  }, {.timeout = milliseconds(200), .max_retry_delay = milliseconds(10)});
+  EXPECT_TRUE(HasCode(s, ErrorCode::kTransactionTimedOut));
+  EXPECT_GE(attempts, 2);
+  EXPECT_LE(attempts, 5);
+  EXPECT_EQ(Read("k"), std::nullopt);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, KvConformanceTest, testing::ValuesIn(BackendNames()),
