@@ -1,5 +1,6 @@
 #include "auth/biscuit.h"
 
+#include <limits>
 #include <string>
 
 #include "auth/codec.h"
@@ -181,8 +182,14 @@ StatusOr<Biscuit> Biscuit::FromBytes(std::string_view bytes, const PublicKey& ro
 }
 
 StatusOr<Biscuit> Biscuit::FromBytes(std::string_view bytes, const RootKeyProvider& root) {
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return MakeAuthError(wire::AuthErrorDetail::FORMAT_DESERIALIZATION, "token too large");
+  }
   wire::Biscuit token;
-  if (!token.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  // Partial parse + IsInitialized: the same check as ParseFromArray without protobuf
+  // logging an error for every malformed token it is handed.
+  if (!token.ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+      !token.IsInitialized()) {
     return MakeAuthError(wire::AuthErrorDetail::FORMAT_DESERIALIZATION,
                          "not a protobuf Biscuit message");
   }
@@ -213,7 +220,7 @@ Status Biscuit::DecodeBlocks() {
   for (int i = -1; i < wire_.blocks_size(); ++i) {
     const wire::SignedBlock& signed_block = i < 0 ? wire_.authority() : wire_.blocks(i);
     wire::Block block;
-    if (!block.ParseFromString(signed_block.block())) {
+    if (!block.ParsePartialFromString(signed_block.block()) || !block.IsInitialized()) {
       return MakeAuthError(wire::AuthErrorDetail::FORMAT_DESERIALIZATION,
                            "block " + std::to_string(i + 1) + " is not a protobuf Block");
     }

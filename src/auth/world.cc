@@ -74,12 +74,13 @@ void World::AddRule(uint64_t block_id, const Rule& rule, TrustedOrigins trusted)
 }
 
 Status World::Run(const RunLimits& limits) {
-  auto start = std::chrono::steady_clock::now();
+  deadline_ = std::chrono::steady_clock::now() + limits.max_time;
   for (size_t iteration = 0;; ++iteration) {
     if (iteration >= limits.max_iterations) {
       return MakeAuthError(wire::AuthErrorDetail::RUN_LIMIT, "TooManyIterations");
     }
     std::map<Origin, std::set<Predicate>> fresh;
+    size_t fresh_count = 0;
     for (const TaggedRule& tagged : rules_) {
       const Rule& rule = *tagged.rule;
       RETURN_IF_ERROR(ForEachMatch(
@@ -92,7 +93,10 @@ Status World::Run(const RunLimits& limits) {
             Origin origin = Union(premises, {tagged.block_id});
             auto existing = facts_.find(origin);
             if (existing == facts_.end() || !existing->second.contains(head)) {
-              fresh[origin].insert(std::move(head));
+              fresh_count += fresh[origin].insert(std::move(head)).second;
+              if (fact_count_ + fresh_count >= limits.max_facts) {
+                return MakeAuthError(wire::AuthErrorDetail::RUN_LIMIT, "TooManyFacts");
+              }
             }
             return true;
           }));
@@ -108,7 +112,7 @@ Status World::Run(const RunLimits& limits) {
     if (fact_count_ >= limits.max_facts) {
       return MakeAuthError(wire::AuthErrorDetail::RUN_LIMIT, "TooManyFacts");
     }
-    if (std::chrono::steady_clock::now() - start > limits.max_time) {
+    if (std::chrono::steady_clock::now() > deadline_) {
       return MakeAuthError(wire::AuthErrorDetail::RUN_LIMIT, "Timeout");
     }
     if (!grew) return Status();
@@ -132,8 +136,12 @@ Status World::ForEachMatch(const Rule& rule, const TrustedOrigins& trusted,
     if (candidates[i].empty()) return Status();
   }
   bool stop = false;
+  uint32_t steps = 0;
   std::function<Status(size_t, const Bindings&, const Origin&)> descend =
       [&](size_t index, const Bindings& bindings, const Origin& origin) -> Status {
+    if (++steps % kClockStride == 0 && std::chrono::steady_clock::now() > deadline_) {
+      return MakeAuthError(wire::AuthErrorDetail::RUN_LIMIT, "Timeout");
+    }
     if (index == rule.body.size()) {
       ASSIGN_OR_RETURN(bool keep_going, visit(bindings, origin));
       stop = !keep_going;

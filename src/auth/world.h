@@ -30,7 +30,8 @@ struct RunLimits {
   size_t max_facts = 1000;
   // ... with RUN_LIMIT/TooManyIterations after this many rounds of rule application.
   size_t max_iterations = 100;
-  // ... with RUN_LIMIT/Timeout when evaluation takes longer than this.
+  // ... with RUN_LIMIT/Timeout when evaluation (the fixpoint, then the checks and policies)
+  // takes longer than this.
   std::chrono::microseconds max_time{1000};
 };
 
@@ -53,6 +54,7 @@ class World {
   void AddRule(uint64_t block_id, const Rule& rule, TrustedOrigins trusted);
 
   // Applies the rules until no new fact appears. Errors: RUN_LIMIT, EXECUTION.
+  // Starts the clock of `limits.max_time`, which also bounds the queries that follow.
   Status Run(const RunLimits& limits);
 
   // True when some combination of trusted facts satisfies the body and all expressions.
@@ -80,10 +82,16 @@ class World {
                       const MatchVisitor& visit) const;
   StatusOr<bool> ExpressionsHold(const Rule& rule, const Bindings& bindings) const;
 
+  // How many body matches are enumerated between two looks at the clock.
+  static constexpr uint32_t kClockStride = 256;
+
   const ExternFunctions& externs_;
   std::map<Origin, std::set<Predicate>> facts_;
   size_t fact_count_ = 0;
   std::vector<TaggedRule> rules_;
+  // Set by Run(); a body enumeration past it fails with RUN_LIMIT/Timeout, so that one huge
+  // join cannot outlive the time limit.
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 
 }  // namespace recordstore::auth
