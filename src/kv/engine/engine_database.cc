@@ -48,28 +48,44 @@ class BatchView {
   std::vector<KeyRange> cleared_;
 };
 
+// Records the ranges a committed transaction wrote at `version` (its point writes, cleared
+// ranges, resolved versionstamped keys and explicit write conflict ranges).
+void RecordWrites(const CommitRequest& r, Resolver& resolver) {
+  std::string stamp = MakeVersionstamp(r.commit_version, r.batch_order);
+  for (const Mutation& m : r.writes->log()) {
+    if (m.kind == Mutation::Kind::kClearRange) {
+      resolver.RecordWrite(m.key, m.param, r.commit_version);
+    } else if (m.kind == Mutation::Kind::kAtomic &&
+               m.atomic_type == MutationType::kSetVersionstampedKey) {
+      auto key = SpliceVersionstamp(m.key, stamp);
+      if (key.ok()) resolver.RecordWrite(*key, KeyAfter(*key), r.commit_version);
+    } else {
+      resolver.RecordWrite(m.key, KeyAfter(m.key), r.commit_version);
+    }
+  }
+  for (const auto& [begin, end] : *r.extra_write_ranges) {
+    resolver.RecordWrite(begin, end, r.commit_version);
+  }
+}
+
 // Appends one transaction's mutations to `batch`, resolving atomic and versionstamped ones
-// against `view` (when given), and records its write ranges in `resolver`.
-Status ApplyTransaction(const WriteSet& writes, const std::vector<KeyRange>& extra_write_ranges,
-                        const std::string& stamp, Version version, StorageBatch& batch,
-                        BatchView* view, Resolver& resolver) {
+// against `view` (REQUIRES: given when the transaction has atomic ops).
+Status ApplyTransaction(const WriteSet& writes, const std::string& stamp, StorageBatch& batch,
+                        BatchView* view) {
   for (const Mutation& m : writes.log()) {
     switch (m.kind) {
       case Mutation::Kind::kSet:
         batch.Put(m.key, m.param);
         if (view) view->Put(m.key, m.param);
-        resolver.RecordWrite(m.key, KeyAfter(m.key), version);
         break;
       case Mutation::Kind::kClear:
         batch.Delete(m.key);
         if (view) view->Put(m.key, std::nullopt);
-        resolver.RecordWrite(m.key, KeyAfter(m.key), version);
         break;
       case Mutation::Kind::kClearRange:
         if (m.key >= m.param) break;
         batch.DeleteRange(m.key, m.param);
         if (view) view->DeleteRange(m.key, m.param);
-        resolver.RecordWrite(m.key, m.param, version);
         break;
       case Mutation::Kind::kAtomic: {
         std::string key = m.key;
@@ -96,12 +112,10 @@ Status ApplyTransaction(const WriteSet& writes, const std::vector<KeyRange>& ext
           batch.Delete(key);
         }
         if (view) view->Put(key, std::move(result));
-        resolver.RecordWrite(key, KeyAfter(key), version);
         break;
       }
     }
   }
-  for (const auto& [begin, end] : extra_write_ranges) resolver.RecordWrite(begin, end, version);
   return absl::OkStatus();
 }
 
@@ -111,8 +125,9 @@ EngineDatabase::EngineDatabase(std::unique_ptr<Storage> storage, const DatabaseO
     : storage_(std::move(storage)),
       options_(options),
       watches_(options.max_watches),
-      last_version_(storage_->RecoveredVersion()),
-      published_(storage_->Snapshot()) {}
+      last_version_(storage_->RecoveredVersion()) {
+  history_.push_back({storage_->Snapshot(), Clock::now()});
+}
 
 EngineDatabase::~EngineDatabase() = default;
 
@@ -120,12 +135,32 @@ std::unique_ptr<Transaction> EngineDatabase::CreateTransaction(const Transaction
   return std::make_unique<EngineTransaction>(this, options);
 }
 
-ReadSnapshot EngineDatabase::AcquireReadVersion() {
+StatusOr<ReadSnapshot> EngineDatabase::AcquireReadVersion(std::optional<Version> at) {
   ReadSnapshot read;
-  read.taken = Clock::now();
+  Clock::time_point now = Clock::now();
   std::lock_guard lock(published_mu_);
-  read.snapshot = published_;
-  read.live = live_reads_.emplace(published_->version(), read.taken);
+  if (!at.has_value() || *at >= history_.back().snapshot->version()) {
+    if (at.has_value() && *at > history_.back().snapshot->version()) {
+      return MakeError(ErrorCode::kFutureVersion,
+                       "version " + std::to_string(*at) + " is newer than the latest commit " +
+                           std::to_string(history_.back().snapshot->version()));
+    }
+    read.snapshot = history_.back().snapshot;
+    read.taken = now;
+  } else {
+    // The newest snapshot at or below `at`: it was current from its publication until its
+    // successor's, and its age counts from the latter.
+    auto next = std::upper_bound(
+        history_.begin(), history_.end(), *at,
+        [](Version v, const Published& p) { return v < p.snapshot->version(); });
+    if (next == history_.begin() || now - next->time > kMaxReadVersionAge) {
+      return MakeError(ErrorCode::kTransactionTooOld,
+                       "version " + std::to_string(*at) + " is older than the 5 s MVCC window");
+    }
+    read.snapshot = std::prev(next)->snapshot;
+    read.taken = next->time;
+  }
+  read.live = live_reads_.emplace(read.snapshot->version(), read.taken);
   return read;
 }
 
@@ -138,7 +173,7 @@ StatusOr<std::optional<std::string>> EngineDatabase::ReadLatest(std::string_view
   std::shared_ptr<const StorageSnapshot> snapshot;
   {
     std::lock_guard lock(published_mu_);
-    snapshot = published_;
+    snapshot = history_.back().snapshot;
   }
   return snapshot->Get(key);
 }
@@ -178,12 +213,18 @@ void EngineDatabase::CommitGroup(const std::vector<CommitRequest*>& group) {
   std::shared_ptr<const StorageSnapshot> base;
   {
     std::lock_guard lock(published_mu_);
-    base = published_;
+    base = history_.back().snapshot;
   }
   bool needs_view = std::any_of(group.begin(), group.end(),
                                 [](const CommitRequest* r) { return r->writes->has_atomic_ops(); });
   std::optional<BatchView> view;
   if (needs_view) view.emplace(*base);
+  // A transaction later in the group that read something must see the writes of the earlier
+  // ones: record them as they are placed. Otherwise recording can wait until the batch is
+  // published, and is skipped when no live transaction could conflict with it.
+  bool record_now = std::any_of(group.begin(), group.end(), [](const CommitRequest* r) {
+    return r->has_read_version && !r->read_ranges->empty();
+  });
 
   std::unique_ptr<StorageBatch> batch = storage_->NewBatch();
   std::vector<CommitRequest*> committed;
@@ -198,38 +239,55 @@ void EngineDatabase::CommitGroup(const std::vector<CommitRequest*>& group) {
       }
       if (resolver_.Conflicts(*r->read_ranges, r->read_version)) {
         r->status = MakeError(ErrorCode::kNotCommitted,
-                              "a key or range read by the transaction was written after its "
-                              "read version");
+                              r->read_version < resolver_.horizon()
+                                  ? "the read version predates the conflict history kept"
+                                  : "a key or range read by the transaction was written after "
+                                    "its read version");
         continue;
       }
     }
-    std::string stamp = MakeVersionstamp(version, order);
-    group_error = ApplyTransaction(*r->writes, *r->extra_write_ranges, stamp, version, *batch,
-                                   view ? &*view : nullptr, resolver_);
+    group_error = ApplyTransaction(*r->writes, MakeVersionstamp(version, order), *batch,
+                                   view ? &*view : nullptr);
     if (!group_error.ok()) break;
     r->commit_version = version;
     r->batch_order = order++;
     r->status = absl::OkStatus();
     committed.push_back(r);
+    if (record_now) RecordWrites(*r, resolver_);
   }
 
   if (group_error.ok() && !committed.empty()) {
     group_error = storage_->Apply(*batch, version, options_.sync_commits);
   }
   if (!group_error.ok()) {
-    // Nothing of this batch was written; a partial batch is never applied.
+    // Nothing of this batch was written; a partial batch is never applied. (Writes recorded
+    // in the resolver can only cause spurious conflicts.)
     for (CommitRequest* r : group) {
       if (r->status.ok()) r->status = group_error;
     }
     committed.clear();
   } else if (!committed.empty()) {
     std::shared_ptr<const StorageSnapshot> next = storage_->Snapshot();
+    Clock::time_point published_at = Clock::now();
     std::lock_guard lock(published_mu_);
-    published_ = std::move(next);
+    history_.push_back({std::move(next), published_at});
+    PruneHistoryLocked(published_at);
   }
 
+  // Every transaction that could conflict with this batch read below `version`, and is live
+  // now: from here on, new transactions read at `version` or later.
+  Version horizon = ResolverHorizon(Clock::now());
+  if (!record_now && horizon < version) {
+    for (const CommitRequest* r : committed) RecordWrites(*r, resolver_);
+  }
+  resolver_.Forget(horizon);
   if (!committed.empty() && !watches_.empty()) NotifyWatches(committed);
-  resolver_.Forget(ResolverHorizon(now));
+}
+
+void EngineDatabase::PruneHistoryLocked(Clock::time_point now) {
+  while (history_.size() > 1 && now - history_[1].time > kMaxReadVersionAge) {
+    history_.pop_front();
+  }
 }
 
 Version EngineDatabase::ResolverHorizon(Clock::time_point now) {
@@ -238,7 +296,7 @@ Version EngineDatabase::ResolverHorizon(Clock::time_point now) {
     // Transactions past the 5 s window will fail with transaction_too_old anyway.
     if (now - taken <= kMaxReadVersionAge) return version;
   }
-  return published_->version();
+  return history_.back().snapshot->version();
 }
 
 void EngineDatabase::NotifyWatches(const std::vector<CommitRequest*>& group) {

@@ -9,8 +9,12 @@
 //    each transaction's read ranges against the resolver, applies the survivors' mutations in
 //    queue order to one storage batch, records their write ranges, writes the batch (with the
 //    version, durably) and publishes the new snapshot before anyone is acknowledged.
-//  * The resolver keeps only history that a live transaction could still conflict with: every
-//    write newer than the oldest read version in use within the 5-second window.
+//  * MVCC window: the snapshots of the last 5 seconds stay readable, so a transaction may read
+//    at any recent version (SetReadVersion), as in FoundationDB.
+//  * The resolver keeps only the write history that a live transaction could still conflict
+//    with (writes newer than the oldest live read version), so it stays empty when no reader
+//    overlaps a writer. A read-write transaction whose read version was set explicitly below
+//    that history fails with not_committed (retryable) rather than risk a missed conflict.
 #ifndef RECORDSTORE_KV_ENGINE_ENGINE_DATABASE_H_
 #define RECORDSTORE_KV_ENGINE_ENGINE_DATABASE_H_
 
@@ -70,8 +74,10 @@ class EngineDatabase final : public Database {
   std::unique_ptr<Transaction> CreateTransaction(const TransactionOptions& options) override;
 
   // --- Used by EngineTransaction. ---
-  // Takes the latest published snapshot and registers its version as live.
-  ReadSnapshot AcquireReadVersion();
+  // Takes the latest published snapshot, or with `at` the one that was current at version
+  // `at`, and registers its version as live. Errors: future_version (1009) for a version not
+  // committed yet, transaction_too_old (1007) for one older than the 5 s window.
+  StatusOr<ReadSnapshot> AcquireReadVersion(std::optional<Version> at = std::nullopt);
   void ReleaseReadVersion(const ReadSnapshot& read);
   // Runs `request` through the group-commit pipeline; returns its status.
   Status Commit(CommitRequest& request);
@@ -82,7 +88,8 @@ class EngineDatabase final : public Database {
  private:
   // Commits `group` as one batch (leader only, commit_mu_ not held).
   void CommitGroup(const std::vector<CommitRequest*>& group);
-  // Oldest version a live transaction may still read at (within the 5 s window).
+  // The oldest read version of a live transaction (within the 5 s window), or the latest
+  // published version when there is none: history at or below it is never needed again.
   Version ResolverHorizon(Clock::time_point now);
   // Re-checks watches on everything `group` wrote.
   void NotifyWatches(const std::vector<CommitRequest*>& group);
@@ -99,9 +106,17 @@ class EngineDatabase final : public Database {
   Resolver resolver_;
   Version last_version_;
 
-  // The published snapshot and the live read versions.
+  // A snapshot published for one commit batch, and when it was published.
+  struct Published {
+    std::shared_ptr<const StorageSnapshot> snapshot;
+    Clock::time_point time;
+  };
+  // Drops snapshots that stopped being current more than 5 s before `now`.
+  void PruneHistoryLocked(Clock::time_point now);
+
+  // The published snapshots of the MVCC window (newest at the back) and the live read versions.
   std::mutex published_mu_;
-  std::shared_ptr<const StorageSnapshot> published_;  // GUARDED_BY(published_mu_)
+  std::deque<Published> history_;  // GUARDED_BY(published_mu_); never empty
   std::multiset<std::pair<Version, Clock::time_point>> live_reads_;  // GUARDED_BY(published_mu_)
 };
 

@@ -9,9 +9,11 @@ Version Resolver::VersionAt(std::string_view key) const {
 }
 
 bool Resolver::Conflicts(const std::vector<KeyRange>& reads, Version read_version) const {
-  if (segments_.empty() || newest_ <= read_version) return false;
+  bool below_horizon = read_version < horizon_;
+  if (!below_horizon && (segments_.empty() || newest_ <= read_version)) return false;
   for (const auto& [begin, end] : reads) {
     if (begin >= end) continue;
+    if (below_horizon) return true;
     auto it = segments_.upper_bound(begin);
     if (it != segments_.begin() && std::prev(it)->second > read_version) return true;
     for (; it != segments_.end() && it->first < end; ++it) {
@@ -31,23 +33,37 @@ void Resolver::RecordWrite(std::string_view begin, std::string_view end, Version
   segments_.insert_or_assign(std::string(begin), version);
   if (!end_is_boundary) segments_.emplace(std::string(end), after_end);
   if (version > newest_) newest_ = version;
+
+  if (boundaries_by_version_.empty() || boundaries_by_version_.back().first != version) {
+    boundaries_by_version_.emplace_back(version, std::vector<std::string>());
+  }
+  std::vector<std::string>& touched = boundaries_by_version_.back().second;
+  touched.emplace_back(begin);
+  if (!end_is_boundary) touched.emplace_back(end);
+}
+
+void Resolver::ZeroSegment(SegmentMap::iterator it) {
+  it->second = 0;
+  auto next = std::next(it);
+  if (next != segments_.end() && next->second == 0) segments_.erase(next);
+  Version previous = it == segments_.begin() ? 0 : std::prev(it)->second;
+  if (previous == 0) segments_.erase(it);
 }
 
 void Resolver::Forget(Version horizon) {
+  if (horizon <= horizon_) return;
+  horizon_ = horizon;
   if (newest_ <= horizon) {
     segments_.clear();
+    boundaries_by_version_.clear();
     return;
   }
-  // Segments at or below the horizon become 0; merge runs of equal versions.
-  Version previous = 0;
-  for (auto it = segments_.begin(); it != segments_.end();) {
-    if (it->second <= horizon) it->second = 0;
-    if (it->second == previous) {
-      it = segments_.erase(it);
-    } else {
-      previous = it->second;
-      ++it;
+  while (!boundaries_by_version_.empty() && boundaries_by_version_.front().first <= horizon) {
+    for (const std::string& key : boundaries_by_version_.front().second) {
+      auto it = segments_.find(key);
+      if (it != segments_.end() && it->second <= horizon) ZeroSegment(it);
     }
+    boundaries_by_version_.pop_front();
   }
 }
 

@@ -9,24 +9,63 @@ void WriteSet::Append(Mutation mutation) {
   log_.push_back(std::move(mutation));
 }
 
+void WriteSet::EnsureIndexed() const {
+  if (indexed_) return;
+  indexed_ = true;
+  for (const Mutation& m : log_) {
+    switch (m.kind) {
+      case Mutation::Kind::kSet:
+        IndexSet(m.key, m.param);
+        break;
+      case Mutation::Kind::kClear:
+        IndexClear(m.key);
+        break;
+      case Mutation::Kind::kClearRange:
+        IndexClearRange(m.key, m.param);
+        break;
+      case Mutation::Kind::kAtomic:
+        IndexAtomic(m.atomic_type, m.key, m.param);
+        break;
+    }
+  }
+}
+
 void WriteSet::Set(std::string_view key, std::string_view value) {
   Append({Mutation::Kind::kSet, MutationType::kAdd, std::string(key), std::string(value)});
+  if (indexed_) IndexSet(key, value);
+}
+
+void WriteSet::Clear(std::string_view key) {
+  Append({Mutation::Kind::kClear, MutationType::kAdd, std::string(key), {}});
+  if (indexed_) IndexClear(key);
+}
+
+void WriteSet::ClearRange(std::string_view begin, std::string_view end) {
+  Append({Mutation::Kind::kClearRange, MutationType::kAdd, std::string(begin), std::string(end)});
+  if (indexed_) IndexClearRange(begin, end);
+}
+
+void WriteSet::Atomic(MutationType type, std::string_view key, std::string_view operand) {
+  has_atomic_ops_ = true;
+  Append({Mutation::Kind::kAtomic, type, std::string(key), std::string(operand)});
+  if (indexed_) IndexAtomic(type, key, operand);
+}
+
+void WriteSet::IndexSet(std::string_view key, std::string_view value) const {
   LocalWrite& entry = writes_[std::string(key)];
   entry.kind = LocalWrite::Kind::kValue;
   entry.value.assign(value);
   entry.ops.clear();
 }
 
-void WriteSet::Clear(std::string_view key) {
-  Append({Mutation::Kind::kClear, MutationType::kAdd, std::string(key), {}});
+void WriteSet::IndexClear(std::string_view key) const {
   LocalWrite& entry = writes_[std::string(key)];
   entry.kind = LocalWrite::Kind::kCleared;
   entry.value.clear();
   entry.ops.clear();
 }
 
-void WriteSet::ClearRange(std::string_view begin, std::string_view end) {
-  Append({Mutation::Kind::kClearRange, MutationType::kAdd, std::string(begin), std::string(end)});
+void WriteSet::IndexClearRange(std::string_view begin, std::string_view end) const {
   if (begin >= end) return;
   writes_.erase(writes_.lower_bound(begin), writes_.lower_bound(end));
   // Merge with every cleared range that overlaps or touches [begin, end).
@@ -45,9 +84,8 @@ void WriteSet::ClearRange(std::string_view begin, std::string_view end) {
   cleared_.emplace(std::move(new_begin), std::move(new_end));
 }
 
-void WriteSet::Atomic(MutationType type, std::string_view key, std::string_view operand) {
-  has_atomic_ops_ = true;
-  Append({Mutation::Kind::kAtomic, type, std::string(key), std::string(operand)});
+void WriteSet::IndexAtomic(MutationType type, std::string_view key,
+                           std::string_view operand) const {
   if (type == MutationType::kSetVersionstampedKey) return;  // the key is unknown until commit
   auto it = writes_.find(key);
   if (it == writes_.end()) {
@@ -84,6 +122,7 @@ void WriteSet::Atomic(MutationType type, std::string_view key, std::string_view 
 }
 
 const LocalWrite* WriteSet::Find(std::string_view key) const {
+  EnsureIndexed();
   auto it = writes_.find(key);
   return it == writes_.end() ? nullptr : &it->second;
 }
@@ -97,6 +136,7 @@ std::map<std::string, std::string, std::less<>>::const_iterator WriteSet::Cleare
 }
 
 bool WriteSet::IsCleared(std::string_view key) const {
+  EnsureIndexed();
   return !cleared_.empty() && ClearedRangeOf(key) != cleared_.end();
 }
 
@@ -109,6 +149,7 @@ const std::string& WriteSet::ClearedRangeBegin(std::string_view key) const {
 }
 
 void WriteSet::Reset() {
+  indexed_ = false;
   log_.clear();
   writes_.clear();
   cleared_.clear();

@@ -1,6 +1,7 @@
 // A transaction's uncommitted writes: the ordered mutation log that commit replays, plus an
 // index over it that answers read-your-writes questions ("what does this transaction see at
-// key k?") without replaying the log.
+// key k?") without replaying the log. The index is built on the first question, so
+// transactions that only write never pay for it.
 #ifndef RECORDSTORE_KV_ENGINE_WRITE_SET_H_
 #define RECORDSTORE_KV_ENGINE_WRITE_SET_H_
 
@@ -55,11 +56,17 @@ class WriteSet {
   const std::string& ClearedRangeEnd(std::string_view key) const;
   // The begin of the cleared range containing `key` (REQUIRES: IsCleared(key)).
   const std::string& ClearedRangeBegin(std::string_view key) const;
-  bool has_cleared_ranges() const { return !cleared_.empty(); }
+  bool has_cleared_ranges() const {
+    EnsureIndexed();
+    return !cleared_.empty();
+  }
 
   // Point writes in key order, for merging with storage in range reads.
   using WriteMap = std::map<std::string, LocalWrite, std::less<>>;
-  const WriteMap& writes() const { return writes_; }
+  const WriteMap& writes() const {
+    EnsureIndexed();
+    return writes_;
+  }
 
   const std::vector<Mutation>& log() const { return log_; }
   bool empty() const { return log_.empty(); }
@@ -71,14 +78,22 @@ class WriteSet {
 
  private:
   void Append(Mutation mutation);
+  // Builds the index from the log on first use; afterwards it is kept up to date.
+  void EnsureIndexed() const;
+  void IndexSet(std::string_view key, std::string_view value) const;
+  void IndexClear(std::string_view key) const;
+  void IndexClearRange(std::string_view begin, std::string_view end) const;
+  void IndexAtomic(MutationType type, std::string_view key, std::string_view operand) const;
   // The cleared range containing key, or cleared_.end().
   std::map<std::string, std::string, std::less<>>::const_iterator ClearedRangeOf(
       std::string_view key) const;
 
   std::vector<Mutation> log_;
-  WriteMap writes_;
+  // The read-your-writes index, valid when indexed_.
+  mutable bool indexed_ = false;
+  mutable WriteMap writes_;
   // Disjoint, non-adjacent [begin, end) ranges cleared by this transaction, keyed by begin.
-  std::map<std::string, std::string, std::less<>> cleared_;
+  mutable std::map<std::string, std::string, std::less<>> cleared_;
   int64_t bytes_ = 0;
   bool has_atomic_ops_ = false;
 };

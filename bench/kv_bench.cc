@@ -1,0 +1,394 @@
+// recordstore_bench kv: the KV engine against raw RocksDB, same workload, same process.
+//
+// Both sides run on RocksDB with the same options (RocksDbTunedOptions) and the same
+// durability (WAL written, not fsynced per commit, unless --sync), in fresh directories:
+//   write         N keys (~200-byte values), 100 per transaction   | raw: 100-key WriteBatch
+//   point_read    random Gets, 100 per read-only transaction        | raw: DB::Get
+//   range_scan    1,000-row GetRange from a random key              | raw: iterator, 1,000 Next
+//   rmw_contended T threads incrementing random hot keys, retrying | raw: OptimisticTransactionDB
+// Both sides materialize the same rows (std::string key and value) so the scan compares
+// equal work. Each workload runs in --rounds rounds alternating between the systems, so
+// background compaction and machine noise fall on both alike. Latency percentiles are per transaction for write (100 keys), per Get for
+// point_read, per scan for range_scan and per successful increment for rmw_contended.
+#include <rocksdb/db.h>
+#include <rocksdb/utilities/optimistic_transaction_db.h>
+#include <rocksdb/utilities/transaction.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include <unistd.h>
+
+#include "bench/bench.h"
+#include "kv/rocksdb/rocksdb_storage.h"
+#include "recordstore/kv.h"
+
+namespace recordstore::bench {
+namespace {
+
+struct KvParams {
+  int64_t keys;
+  int value_size;
+  int batch;
+  int64_t reads;
+  int64_t scans;
+  int scan_rows;
+  int threads;
+  int64_t rmw_ops;
+  int hot_keys;
+  bool sync;
+  int rounds;
+};
+
+std::string KeyOf(int64_t i) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "key%012lld", static_cast<long long>(i));
+  return buf;
+}
+
+std::string ValueOf(int64_t i, int size) {
+  std::string value(size, 'v');
+  std::string tag = std::to_string(i);
+  std::copy(tag.begin(), tag.end(), value.begin());
+  return value;
+}
+
+std::string CounterKey(int i) { return "hot" + std::to_string(i); }
+
+int64_t DecodeCounter(const std::string& s) { return s.empty() ? 0 : std::stoll(s); }
+
+// A scratch directory removed when the benchmark ends.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name) {
+    path_ = std::filesystem::temp_directory_path() /
+            ("recordstore_bench_" + name + "_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void Check(const Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s failed: %s\n", what, s.ToString().c_str());
+    std::exit(1);
+  }
+}
+
+void Check(const rocksdb::Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s failed: %s\n", what, s.ToString().c_str());
+    std::exit(1);
+  }
+}
+
+// The insertion order: a seeded permutation, identical for both systems.
+std::vector<int64_t> Permutation(int64_t n, uint64_t seed) {
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(seed));
+  return order;
+}
+
+// Work and latencies of one system, accumulated over rounds.
+struct Tally {
+  LatencyRecorder latencies;
+  double seconds = 0;
+  int64_t ops = 0;
+  Result ToResult(const std::string& workload, const std::string& system) const {
+    return MakeResult(workload, system, ops, seconds, latencies);
+  }
+};
+
+// Writes keys order[from, to) in transactions of p.batch keys.
+void WriteOurs(kv::Database& db, const KvParams& p, const std::vector<int64_t>& order,
+               int64_t from, int64_t to, Tally& tally) {
+  double start = NowSeconds();
+  for (int64_t i = from; i < to; i += p.batch) {
+    double t0 = NowSeconds();
+    auto txn = db.CreateTransaction();
+    for (int64_t j = i; j < std::min(to, i + p.batch); ++j) {
+      txn->Set(KeyOf(order[j]), ValueOf(order[j], p.value_size));
+    }
+    Check(txn->Commit(), "commit");
+    tally.latencies.Record((NowSeconds() - t0) * 1e6);
+  }
+  tally.seconds += NowSeconds() - start;
+  tally.ops += to - from;
+}
+
+void WriteRaw(rocksdb::DB& db, const KvParams& p, const std::vector<int64_t>& order, int64_t from,
+              int64_t to, Tally& tally) {
+  rocksdb::WriteOptions options;
+  options.sync = p.sync;
+  double start = NowSeconds();
+  for (int64_t i = from; i < to; i += p.batch) {
+    double t0 = NowSeconds();
+    rocksdb::WriteBatch batch;
+    for (int64_t j = i; j < std::min(to, i + p.batch); ++j) {
+      batch.Put(KeyOf(order[j]), ValueOf(order[j], p.value_size));
+    }
+    Check(db.Write(options, &batch), "write");
+    tally.latencies.Record((NowSeconds() - t0) * 1e6);
+  }
+  tally.seconds += NowSeconds() - start;
+  tally.ops += to - from;
+}
+
+void PointReadOurs(kv::Database& db, const KvParams& p, int64_t count, std::mt19937_64& rng,
+                   Tally& tally) {
+  double start = NowSeconds();
+  for (int64_t i = 0; i < count; i += 100) {
+    auto txn = db.CreateTransaction();
+    for (int64_t j = i; j < std::min(count, i + 100); ++j) {
+      double t0 = NowSeconds();
+      auto value = txn->Get(KeyOf(static_cast<int64_t>(rng() % p.keys)));
+      Check(value.status(), "get");
+      if (!value->has_value()) std::fprintf(stderr, "point_read: missing key\n"), std::exit(1);
+      tally.latencies.Record((NowSeconds() - t0) * 1e6);
+    }
+    Check(txn->Commit(), "commit");
+  }
+  tally.seconds += NowSeconds() - start;
+  tally.ops += count;
+}
+
+void PointReadRaw(rocksdb::DB& db, const KvParams& p, int64_t count, std::mt19937_64& rng,
+                  Tally& tally) {
+  double start = NowSeconds();
+  for (int64_t i = 0; i < count; ++i) {
+    double t0 = NowSeconds();
+    std::string value;
+    Check(db.Get(rocksdb::ReadOptions(), KeyOf(static_cast<int64_t>(rng() % p.keys)), &value),
+          "get");
+    tally.latencies.Record((NowSeconds() - t0) * 1e6);
+  }
+  tally.seconds += NowSeconds() - start;
+  tally.ops += count;
+}
+
+void ScanOurs(kv::Database& db, const KvParams& p, int64_t count, std::mt19937_64& rng,
+              Tally& tally) {
+  double start = NowSeconds();
+  for (int64_t i = 0; i < count; ++i) {
+    double t0 = NowSeconds();
+    auto txn = db.CreateTransaction();
+    kv::RangeOptions options;
+    options.limit = p.scan_rows;
+    auto rows = txn->GetRange(KeyOf(static_cast<int64_t>(rng() % (p.keys - p.scan_rows))),
+                              std::string_view("\xff", 1), options);
+    Check(rows.status(), "range");
+    if (static_cast<int>(rows->rows.size()) != p.scan_rows) {
+      std::fprintf(stderr, "range_scan: short scan\n");
+      std::exit(1);
+    }
+    tally.latencies.Record((NowSeconds() - t0) * 1e6);
+  }
+  tally.seconds += NowSeconds() - start;
+  tally.ops += count;
+}
+
+void ScanRaw(rocksdb::DB& db, const KvParams& p, int64_t count, std::mt19937_64& rng,
+             Tally& tally) {
+  double start = NowSeconds();
+  for (int64_t i = 0; i < count; ++i) {
+    double t0 = NowSeconds();
+    std::vector<kv::KeyValue> rows;
+    rows.reserve(p.scan_rows);
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(KeyOf(static_cast<int64_t>(rng() % (p.keys - p.scan_rows))));
+         it->Valid() && static_cast<int>(rows.size()) < p.scan_rows; it->Next()) {
+      rows.push_back({it->key().ToString(), it->value().ToString()});
+    }
+    Check(it->status(), "iterate");
+    if (static_cast<int>(rows.size()) != p.scan_rows) {
+      std::fprintf(stderr, "range_scan: short scan\n");
+      std::exit(1);
+    }
+    tally.latencies.Record((NowSeconds() - t0) * 1e6);
+  }
+  tally.seconds += NowSeconds() - start;
+  tally.ops += count;
+}
+
+// Runs `one_increment(rng, latencies)` rmw_ops times split over p.threads threads.
+template <typename Fn>
+double RunThreads(const KvParams& p, LatencyRecorder& merged, Fn one_increment) {
+  std::vector<LatencyRecorder> per_thread(p.threads);
+  std::vector<std::thread> threads;
+  double start = NowSeconds();
+  for (int t = 0; t < p.threads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(1000 + t);
+      for (int64_t i = t; i < p.rmw_ops; i += p.threads) {
+        double t0 = NowSeconds();
+        one_increment(rng);
+        per_thread[t].Record((NowSeconds() - t0) * 1e6);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  double seconds = NowSeconds() - start;
+  for (const auto& rec : per_thread) merged.Merge(rec);
+  return seconds;
+}
+
+Result RunRmwOurs(kv::Database& db, const KvParams& p) {
+  std::atomic<int64_t> retries{0};
+  LatencyRecorder latencies;
+  double seconds = RunThreads(p, latencies, [&](std::mt19937_64& rng) {
+    std::string key = CounterKey(static_cast<int>(rng() % p.hot_keys));
+    bool first = true;
+    Check(db.Run([&](kv::Transaction& txn) -> Status {
+      if (!first) retries.fetch_add(1);
+      first = false;
+      auto value = txn.Get(key);
+      if (!value.ok()) return value.status();
+      txn.Set(key, std::to_string(DecodeCounter(value->value_or("")) + 1));
+      return absl::OkStatus();
+    }),
+          "rmw");
+  });
+  int64_t total = 0;
+  auto txn = db.CreateTransaction();
+  for (int i = 0; i < p.hot_keys; ++i) total += DecodeCounter(txn->Get(CounterKey(i))->value_or(""));
+  if (total != p.rmw_ops) std::fprintf(stderr, "rmw: lost updates\n"), std::exit(1);
+  Result r = MakeResult("rmw_contended", "recordstore", p.rmw_ops, seconds, latencies);
+  r.params = {{"clients", std::to_string(p.threads)}, {"retries", std::to_string(retries.load())}};
+  return r;
+}
+
+Result RunRmwRaw(rocksdb::OptimisticTransactionDB& db, const KvParams& p) {
+  std::atomic<int64_t> retries{0};
+  LatencyRecorder latencies;
+  rocksdb::WriteOptions write_options;
+  write_options.sync = p.sync;
+  double seconds = RunThreads(p, latencies, [&](std::mt19937_64& rng) {
+    std::string key = CounterKey(static_cast<int>(rng() % p.hot_keys));
+    while (true) {
+      std::unique_ptr<rocksdb::Transaction> txn(db.BeginTransaction(write_options));
+      std::string value;
+      rocksdb::Status s = txn->GetForUpdate(rocksdb::ReadOptions(), key, &value);
+      if (s.IsNotFound()) value.clear();
+      else Check(s, "get for update");
+      Check(txn->Put(key, std::to_string(DecodeCounter(value) + 1)), "put");
+      s = txn->Commit();
+      if (s.ok()) return;
+      if (!s.IsBusy() && !s.IsTryAgain()) Check(s, "commit");
+      retries.fetch_add(1);
+    }
+  });
+  int64_t total = 0;
+  for (int i = 0; i < p.hot_keys; ++i) {
+    std::string value;
+    if (db.GetBaseDB()->Get(rocksdb::ReadOptions(), CounterKey(i), &value).ok()) {
+      total += DecodeCounter(value);
+    }
+  }
+  if (total != p.rmw_ops) std::fprintf(stderr, "rmw raw: lost updates\n"), std::exit(1);
+  Result r = MakeResult("rmw_contended", "rocksdb", p.rmw_ops, seconds, latencies);
+  r.params = {{"clients", std::to_string(p.threads)}, {"retries", std::to_string(retries.load())}};
+  return r;
+}
+
+int RunKv(const Options& options, Reporter& reporter) {
+  KvParams p;
+  p.keys = options.GetInt("keys", 1'000'000);
+  p.value_size = static_cast<int>(options.GetInt("value-size", 200));
+  p.batch = static_cast<int>(options.GetInt("batch", 100));
+  p.reads = options.GetInt("reads", 300'000);
+  p.scans = options.GetInt("scans", 2'000);
+  p.scan_rows = static_cast<int>(options.GetInt("scan-rows", 1'000));
+  p.threads = static_cast<int>(options.GetInt("threads", 16));
+  p.rmw_ops = options.GetInt("rmw-ops", 50'000);
+  p.hot_keys = static_cast<int>(options.GetInt("hot-keys", 100));
+  p.sync = options.Get("sync", "false") == "true";
+  p.rounds = static_cast<int>(options.GetInt("rounds", 10));
+  std::string url = options.Get("kv", "");
+  if (!url.empty()) {
+    std::fprintf(stderr, "--kv=%s: only the embedded engine is benchmarked so far\n", url.c_str());
+    return 2;
+  }
+  if (p.keys <= p.scan_rows || p.batch <= 0 || p.threads <= 0 || p.hot_keys <= 0 ||
+      p.rounds <= 0) {
+    std::fprintf(stderr, "need keys > scan-rows and positive batch, threads, hot-keys, rounds\n");
+    return 2;
+  }
+
+  ScratchDir ours_dir("kv_ours");
+  ScratchDir raw_dir("kv_raw");
+  ScratchDir rmw_dir("kv_raw_rmw");
+  kv::DatabaseOptions db_options;
+  db_options.sync_commits = p.sync;
+  auto ours = kv::Database::Open("rocksdb://" + ours_dir.path(), db_options);
+  Check(ours.status(), "open recordstore");
+  rocksdb::DB* raw_ptr = nullptr;
+  Check(rocksdb::DB::Open(kv::RocksDbTunedOptions(), raw_dir.path(), &raw_ptr), "open rocksdb");
+  std::unique_ptr<rocksdb::DB> raw(raw_ptr);
+
+  std::vector<int64_t> order = Permutation(p.keys, 42);
+  Progress("write: " + std::to_string(p.keys) + " keys through each system");
+  Tally ours_tally, raw_tally;
+  for (int r = 0; r < p.rounds; ++r) {
+    int64_t from = p.keys * r / p.rounds;
+    int64_t to = p.keys * (r + 1) / p.rounds;
+    WriteOurs(**ours, p, order, from, to, ours_tally);
+    WriteRaw(*raw, p, order, from, to, raw_tally);
+  }
+  reporter.Add(ours_tally.ToResult("write", "recordstore"));
+  reporter.Add(raw_tally.ToResult("write", "rocksdb"));
+  reporter.PrintRatio("write", "recordstore", "rocksdb");
+
+  Progress("point_read: " + std::to_string(p.reads) + " random reads");
+  ours_tally = Tally();
+  raw_tally = Tally();
+  std::mt19937_64 ours_rng(7), raw_rng(7);
+  for (int r = 0; r < p.rounds; ++r) {
+    PointReadOurs(**ours, p, p.reads / p.rounds, ours_rng, ours_tally);
+    PointReadRaw(*raw, p, p.reads / p.rounds, raw_rng, raw_tally);
+  }
+  reporter.Add(ours_tally.ToResult("point_read", "recordstore"));
+  reporter.Add(raw_tally.ToResult("point_read", "rocksdb"));
+  reporter.PrintRatio("point_read", "recordstore", "rocksdb");
+
+  Progress("range_scan: " + std::to_string(p.scans) + " scans of " + std::to_string(p.scan_rows));
+  ours_tally = Tally();
+  raw_tally = Tally();
+  ours_rng.seed(9);
+  raw_rng.seed(9);
+  for (int r = 0; r < p.rounds; ++r) {
+    ScanOurs(**ours, p, p.scans / p.rounds, ours_rng, ours_tally);
+    ScanRaw(*raw, p, p.scans / p.rounds, raw_rng, raw_tally);
+  }
+  reporter.Add(ours_tally.ToResult("range_scan", "recordstore"));
+  reporter.Add(raw_tally.ToResult("range_scan", "rocksdb"));
+  reporter.PrintRatio("range_scan", "recordstore", "rocksdb");
+  raw.reset();
+
+  Progress("rmw_contended: " + std::to_string(p.threads) + " threads, " +
+           std::to_string(p.hot_keys) + " hot keys");
+  rocksdb::OptimisticTransactionDB* rmw_ptr = nullptr;
+  Check(rocksdb::OptimisticTransactionDB::Open(kv::RocksDbTunedOptions(), rmw_dir.path(), &rmw_ptr),
+        "open optimistic rocksdb");
+  std::unique_ptr<rocksdb::OptimisticTransactionDB> rmw(rmw_ptr);
+  reporter.Add(RunRmwOurs(**ours, p));
+  reporter.Add(RunRmwRaw(*rmw, p));
+  reporter.PrintRatio("rmw_contended", "recordstore", "rocksdb");
+  return 0;
+}
+
+RS_BENCH_SUITE(kv, "KV engine vs raw RocksDB: write, point_read, range_scan, rmw_contended",
+               RunKv);
+
+}  // namespace
+}  // namespace recordstore::bench
