@@ -88,6 +88,7 @@ class Tuple {
 
   Tuple() = default;
   Tuple(std::initializer_list<TupleElement> elements);
+  explicit Tuple(std::vector<TupleElement> elements);
 
   Tuple& Append(TupleElement element);
   Tuple& AppendNull();
@@ -206,6 +207,7 @@ class TupleElement {
 };
 
 inline Tuple::Tuple(std::initializer_list<TupleElement> elements) : elements_(elements) {}
+inline Tuple::Tuple(std::vector<TupleElement> elements) : elements_(std::move(elements)) {}
 
 inline size_t Tuple::size() const { return elements_.size(); }
 inline bool Tuple::empty() const { return elements_.empty(); }

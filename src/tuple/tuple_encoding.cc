@@ -181,6 +181,14 @@ size_t FindInvalidUtf8(std::string_view text) {
   size_t size = text.size();
   size_t i = 0;
   while (i < size) {
+    if (size - i >= 8) {  // ASCII fast path: eight bytes without a high bit at once
+      uint64_t word;
+      std::memcpy(&word, bytes + i, sizeof(word));
+      if ((word & 0x8080808080808080u) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     uint8_t lead = bytes[i];
     if (lead < 0x80) {
       ++i;
@@ -223,7 +231,12 @@ class Decoder {
   explicit Decoder(std::string_view input)
       : data_(reinterpret_cast<const uint8_t*>(input.data())), size_(input.size()) {}
 
-  Status DecodeTopLevel(Tuple* out) { return DecodeElements(out, /*depth=*/0, /*start=*/0); }
+  // Typical keys have a handful of elements; reserving once avoids regrowing the vector.
+  static constexpr size_t kExpectedElements = 4;
+
+  Status DecodeTopLevel(std::vector<TupleElement>* out) {
+    return DecodeElements(out, /*depth=*/0, /*start=*/0);
+  }
 
  private:
   static Status Corrupt(const std::string& detail) {
@@ -247,14 +260,15 @@ class Decoder {
 
   // Decodes elements up to the end of input (depth 0) or up to the terminator of the nested
   // tuple whose type code is at `start` (depth > 0).
-  Status DecodeElements(Tuple* out, int depth, size_t start) {
+  Status DecodeElements(std::vector<TupleElement>* out, int depth, size_t start) {
+    if (depth == 0 && pos_ < size_) out->reserve(kExpectedElements);
     while (pos_ < size_) {
       size_t element_start = pos_;
       uint8_t code = data_[pos_++];
       if (code == kNullCode && depth > 0) {
         if (pos_ == size_ || data_[pos_] != kEscapeByte) return Status();  // terminator
         ++pos_;
-        out->AppendNull();
+        out->emplace_back();
         continue;
       }
       RETURN_IF_ERROR(DecodeElement(code, element_start, depth, out));
@@ -264,15 +278,16 @@ class Decoder {
   }
 
   // Decodes the element whose type code `code` was at `element_start`; pos_ is just past it.
-  Status DecodeElement(uint8_t code, size_t element_start, int depth, Tuple* out) {
+  Status DecodeElement(uint8_t code, size_t element_start, int depth,
+                       std::vector<TupleElement>* out) {
     switch (code) {
       case kNullCode:
-        out->AppendNull();
+        out->emplace_back();
         return Status();
       case kBytesCode: {
         ByteString bytes;
         RETURN_IF_ERROR(DecodeEscaped("byte string", element_start, &bytes.data));
-        out->Append(std::move(bytes));
+        out->emplace_back(std::move(bytes));
         return Status();
       }
       case kStringCode: {
@@ -284,7 +299,7 @@ class Decoder {
                          std::to_string(element_start) + " (string byte " +
                          std::to_string(invalid) + ")");
         }
-        out->Append(std::move(text));
+        out->emplace_back(std::move(text));
         return Status();
       }
       case kNestedCode: {
@@ -293,9 +308,9 @@ class Decoder {
                          " exceeds the maximum nesting depth of " +
                          std::to_string(Tuple::kMaxNestingDepth));
         }
-        Tuple nested;
+        std::vector<TupleElement> nested;
         RETURN_IF_ERROR(DecodeElements(&nested, depth + 1, element_start));
-        out->Append(std::move(nested));
+        out->emplace_back(Tuple(std::move(nested)));
         return Status();
       }
       case kNegativeBigIntegerCode:
@@ -303,22 +318,22 @@ class Decoder {
         return DecodeBigInteger(code == kNegativeBigIntegerCode, element_start, out);
       case kFloatCode:
         RETURN_IF_ERROR(Need(4, "float", element_start));
-        out->Append(FloatFromOrderedBits(static_cast<uint32_t>(ReadBigEndian(4))));
+        out->emplace_back(FloatFromOrderedBits(static_cast<uint32_t>(ReadBigEndian(4))));
         return Status();
       case kDoubleCode:
         RETURN_IF_ERROR(Need(8, "double", element_start));
-        out->Append(DoubleFromOrderedBits(ReadBigEndian(8)));
+        out->emplace_back(DoubleFromOrderedBits(ReadBigEndian(8)));
         return Status();
       case kFalseCode:
       case kTrueCode:
-        out->Append(code == kTrueCode);
+        out->emplace_back(code == kTrueCode);
         return Status();
       case kUuidCode: {
         RETURN_IF_ERROR(Need(16, "UUID", element_start));
         Uuid uuid;
         std::memcpy(uuid.bytes.data(), data_ + pos_, uuid.bytes.size());
         pos_ += uuid.bytes.size();
-        out->Append(uuid);
+        out->emplace_back(uuid);
         return Status();
       }
       case kVersionstampCode: {
@@ -326,7 +341,7 @@ class Decoder {
         std::array<uint8_t, Versionstamp::kSize> bytes;
         std::memcpy(bytes.data(), data_ + pos_, bytes.size());
         pos_ += bytes.size();
-        out->Append(Versionstamp::FromBytes(bytes));
+        out->emplace_back(Versionstamp::FromBytes(bytes));
         return Status();
       }
       default:
@@ -339,31 +354,31 @@ class Decoder {
   }
 
   // Codes 0x0c..0x1c: |code - 0x14| magnitude bytes, one's-complemented when negative.
-  Status DecodeSmallInteger(uint8_t code, size_t element_start, Tuple* out) {
+  Status DecodeSmallInteger(uint8_t code, size_t element_start, std::vector<TupleElement>* out) {
     bool negative = code < kIntegerZeroCode;
     size_t width = negative ? kIntegerZeroCode - code : code - kIntegerZeroCode;
     RETURN_IF_ERROR(Need(width, "integer", element_start));
     uint64_t raw = ReadBigEndian(width);
     if (!negative) {
-      out->Append(raw);
+      out->emplace_back(raw);
       return Status();
     }
     uint64_t all_ones = width == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * width)) - 1;
     uint64_t magnitude = all_ones ^ raw;
     if (magnitude <= static_cast<uint64_t>(INT64_MAX) + 1) {
-      out->Append(static_cast<int64_t>(0 - magnitude));
+      out->emplace_back(static_cast<int64_t>(0 - magnitude));
       return Status();
     }
     char magnitude_bytes[8];
     for (int i = 0; i < 8; ++i) magnitude_bytes[i] = static_cast<char>(magnitude >> (56 - 8 * i));
     ASSIGN_OR_RETURN(BigInteger big,
                      BigInteger::FromMagnitude(true, std::string_view(magnitude_bytes, 8)));
-    out->Append(std::move(big));
+    out->emplace_back(std::move(big));
     return Status();
   }
 
   // Codes 0x1d (length, magnitude) and 0x0b (~length, ~magnitude).
-  Status DecodeBigInteger(bool negative, size_t element_start, Tuple* out) {
+  Status DecodeBigInteger(bool negative, size_t element_start, std::vector<TupleElement>* out) {
     RETURN_IF_ERROR(Need(1, "integer length", element_start));
     size_t width = negative ? data_[pos_] ^ 0xff : data_[pos_];
     ++pos_;
@@ -374,7 +389,7 @@ class Decoder {
       for (char& byte : magnitude) byte = static_cast<char>(~byte);
     }
     ASSIGN_OR_RETURN(BigInteger big, BigInteger::FromMagnitude(negative, magnitude));
-    out->Append(std::move(big));
+    out->emplace_back(std::move(big));
     return Status();
   }
 
@@ -439,9 +454,9 @@ StatusOr<std::string> Tuple::PackWithVersionstamp(std::string_view prefix) const
 }
 
 StatusOr<Tuple> Tuple::Unpack(std::string_view encoded) {
-  Tuple tuple;
-  RETURN_IF_ERROR(Decoder(encoded).DecodeTopLevel(&tuple));
-  return tuple;
+  std::vector<TupleElement> elements;
+  RETURN_IF_ERROR(Decoder(encoded).DecodeTopLevel(&elements));
+  return Tuple(std::move(elements));
 }
 
 }  // namespace recordstore
