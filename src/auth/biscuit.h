@@ -54,6 +54,8 @@ class Biscuit {
   // FORMAT_SIGNATURE_DESERIALIZATION (malformed key or signature), FORMAT_INVALID_SIGNATURE,
   // FORMAT_VERSION (unknown signature or Datalog version).
   static StatusOr<Biscuit> FromBytes(std::string_view bytes, const PublicKey& root);
+  // As above, with the root key chosen by the token's root key id; an error from `root` is
+  // returned as it is.
   static StatusOr<Biscuit> FromBytes(std::string_view bytes, const RootKeyProvider& root);
   // As FromBytes, from the base64url text form (padding optional, "biscuit:" prefix allowed).
   static StatusOr<Biscuit> FromBase64(std::string_view text, const PublicKey& root);

@@ -13,6 +13,8 @@
 namespace recordstore::auth {
 namespace {
 
+using namespace std::string_literals;
+
 KeyPair NewKey(Algorithm algorithm) {
   auto key = KeyPair::Generate(algorithm);
   EXPECT_TRUE(key.ok()) << key.status();
@@ -172,6 +174,45 @@ TEST(TokenFormatTest, UnsupportedDatalogVersionIsRefused) {
   auto parsed = Biscuit::FromBytes(message.SerializeAsString(), root.public_key());
   EXPECT_TRUE(HasAuthErrorKind(parsed.status(), wire::AuthErrorDetail::FORMAT_VERSION))
       << parsed.status();
+}
+
+// A block must not use features newer than the Datalog version it declares: `reject if`
+// is v3.3 (6), so a block declaring v3.0 (3) with one is refused.
+TEST(TokenFormatTest, FeaturesBeyondTheDeclaredVersionAreRefused) {
+  KeyPair root = NewKey(Algorithm::kEd25519);
+  auto token = Biscuit::Mint(root, "reject if true;");
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(token->blocks()[0].version, 6u);
+  wire::Biscuit message;
+  ASSERT_TRUE(message.ParseFromString(token->ToBytes()));
+  wire::Block block;
+  ASSERT_TRUE(block.ParseFromString(message.authority().block()));
+  block.set_version(3);
+  message.mutable_authority()->set_block(block.SerializeAsString());
+  std::string payload = "\0BLOCK\0\0VERSION\0"s + std::string("\x01\0\0\0", 4) + "\0PAYLOAD\0"s +
+                        message.authority().block() + "\0ALGORITHM\0"s + std::string(4, '\0') +
+                        "\0NEXTKEY\0"s + message.authority().next_key().key();
+  message.mutable_authority()->set_signature(*root.Sign(payload));
+  auto parsed = Biscuit::FromBytes(message.SerializeAsString(), root.public_key());
+  EXPECT_TRUE(HasAuthErrorKind(parsed.status(), wire::AuthErrorDetail::FORMAT_VERSION))
+      << parsed.status();
+}
+
+TEST(TokenFormatTest, RootKeyIsChosenByItsId) {
+  KeyPair first = NewKey(Algorithm::kEd25519);
+  KeyPair second = NewKey(Algorithm::kSecp256r1);
+  auto token = Biscuit::Mint(second, "user(\"alice\");", 2);
+  ASSERT_TRUE(token.ok());
+  RootKeyProvider provider = [&](std::optional<uint32_t> id) -> StatusOr<PublicKey> {
+    if (id == 1u) return first.public_key();
+    if (id == 2u) return second.public_key();
+    return MakeError(ErrorCode::kNotFound, "unknown root key id");
+  };
+  EXPECT_TRUE(Biscuit::FromBytes(token->ToBytes(), provider).ok());
+  auto unnamed = Biscuit::Mint(second, "user(\"alice\");");
+  ASSERT_TRUE(unnamed.ok());
+  EXPECT_TRUE(HasErrorCode(Biscuit::FromBytes(unnamed->ToBytes(), provider).status(),
+                           ErrorCode::kNotFound));
 }
 
 // Every truncation and many single-byte corruptions of real tokens must give an error or

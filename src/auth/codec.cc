@@ -378,6 +378,9 @@ StatusOr<BlockContent> DecodeBlock(const wire::Block& block, const SymbolTable& 
     content.rules.push_back(std::move(r));
   }
   for (const wire::Check& check : block.checks()) {
+    // An unknown kind lands in the unknown fields (proto2); reading it as the default
+    // `check if` would silently weaken the check.
+    if (!check.unknown_fields().empty()) return Malformed("unknown check kind");
     Check c;
     switch (check.kind()) {
       case wire::Check::IF: c.kind = Check::Kind::kIf; break;
@@ -391,6 +394,14 @@ StatusOr<BlockContent> DecodeBlock(const wire::Block& block, const SymbolTable& 
     content.checks.push_back(std::move(c));
   }
   ASSIGN_OR_RETURN(content.scopes, decoder.DecodeScopes(block.scopes()));
+  // Features are tied to versions (e.g. `reject if` needs v3.3): a block must declare a
+  // version that has everything it uses.
+  const uint32_t needed = RequiredVersion(content, /*has_external_signature=*/false);
+  if (version < needed) {
+    return MakeAuthError(wire::AuthErrorDetail::FORMAT_VERSION,
+                         "block declares Datalog version " + std::to_string(version) +
+                             " but uses features of version " + std::to_string(needed));
+  }
   return content;
 }
 

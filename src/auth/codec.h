@@ -57,7 +57,8 @@ wire::PublicKey PublicKeyToWire(const PublicKey& key);
 
 // Decodes `block` with `symbols` and `keys` (already extended with the block's own symbols
 // and keys). FORMAT_DESERIALIZATION on dangling indexes, non-ground facts, malformed terms
-// or expressions; FORMAT_VERSION when the Datalog version is outside 3.0..3.3.
+// or expressions; FORMAT_VERSION when the Datalog version is outside 3.0..3.3 or lower than
+// the features the block uses need.
 StatusOr<BlockContent> DecodeBlock(const wire::Block& block, const SymbolTable& symbols,
                                    const PublicKeyTable& keys);
 
