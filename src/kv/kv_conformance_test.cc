@@ -683,6 +683,27 @@ TEST_P(KvConformanceTest, AtomicOpResultIsVisibleThroughReadYourWrites) {
   EXPECT_EQ(Read("ctr"), Le64(100));
 }
 
+TEST_P(KvConformanceTest, AtomicOpsOnCommittedValuesSeenThroughRangeReadsInBothDirections) {
+  Put("a", Le64(1));
+  Put("b", Le64(5));
+  Put("c", "abc");
+  auto t = Txn();
+  t->AtomicOp(MutationType::kAdd, "a", Le64(10));
+  t->AtomicOp(MutationType::kMin, "b", Le64(3));
+  t->AtomicOp(MutationType::kAppendIfFits, "c", "def");
+  t->AtomicOp(MutationType::kBitOr, "d", Bytes({0x0f}));  // missing value
+  std::vector<KeyValue> expected = {
+      {"a", Le64(11)}, {"b", Le64(3)}, {"c", "abcdef"}, {"d", Bytes({0x0f})}};
+  auto forward = t->GetRange("", "\xff");
+  ASSERT_OK(forward);
+  EXPECT_EQ(forward->rows, expected);
+  auto reverse = t->GetRange(RE::Inclusive(""), RE::Exclusive("\xff"), {.reverse = true});
+  ASSERT_OK(reverse);
+  EXPECT_EQ(reverse->rows, std::vector<KeyValue>(expected.rbegin(), expected.rend()));
+  ASSERT_OK(t->Commit());
+  EXPECT_EQ(ReadRange("", "\xff"), expected);
+}
+
 TEST_P(KvConformanceTest, AtomicOpAfterSetAndClearInSameTransaction) {
   auto t = Txn();
   t->Set("x", Le64(10));
