@@ -273,44 +273,88 @@ StatusOr<Biscuit> Biscuit::Mint(const KeyPair& root, std::string_view authority_
   return biscuit;
 }
 
-StatusOr<Biscuit> Biscuit::Attenuate(std::string_view code) const { return Append(code, nullptr); }
-
-StatusOr<Biscuit> Biscuit::AttenuateThirdParty(std::string_view code,
-                                               const KeyPair& external) const {
-  return Append(code, &external);
-}
-
-StatusOr<Biscuit> Biscuit::Append(std::string_view code, const KeyPair* external) const {
+StatusOr<Biscuit> Biscuit::Attenuate(std::string_view code) const {
   if (sealed()) return MakeAuthError(wire::AuthErrorDetail::SEALED, "a sealed token cannot be attenuated");
   ASSIGN_OR_RETURN(BlockContent content, ParseBlock(code));
+  SymbolTable symbols;
+  PublicKeyTable keys;
+  for (const TokenBlock& block : blocks_) {
+    if (block.external_key.has_value()) continue;
+    symbols.Append(block.symbols);
+    keys.Append(block.public_keys);
+  }
+  wire::Block block = EncodeBlock(content, RequiredVersion(content, false), &symbols, &keys);
+  return AppendSigned(block.SerializeAsString(), nullptr);
+}
+
+StatusOr<std::string> Biscuit::ThirdPartyRequest() const {
+  if (sealed()) return MakeAuthError(wire::AuthErrorDetail::SEALED, "a sealed token cannot be attenuated");
+  wire::ThirdPartyBlockRequest request;
+  request.set_previous_signature(LastBlock(wire_).signature());
+  return request.SerializeAsString();
+}
+
+StatusOr<std::string> Biscuit::CreateThirdPartyBlock(std::string_view request_bytes,
+                                                     std::string_view code, const KeyPair& key) {
+  wire::ThirdPartyBlockRequest request;
+  if (request_bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !request.ParsePartialFromArray(request_bytes.data(), static_cast<int>(request_bytes.size())) ||
+      !request.IsInitialized()) {
+    return MakeAuthError(wire::AuthErrorDetail::FORMAT_DESERIALIZATION,
+                         "not a ThirdPartyBlockRequest");
+  }
+  if (request.has_legacy_previous_key() || request.legacy_public_keys_size() > 0) {
+    return MakeAuthError(wire::AuthErrorDetail::FORMAT_DESERIALIZATION,
+                         "legacy third-party request (previous key or public keys set)");
+  }
+  ASSIGN_OR_RETURN(BlockContent content, ParseBlock(code));
+  SymbolTable symbols;
+  PublicKeyTable keys;
+  wire::Block block = EncodeBlock(content, RequiredVersion(content, true), &symbols, &keys);
+  wire::ThirdPartyBlockContents contents;
+  contents.set_payload(block.SerializeAsString());
+  ASSIGN_OR_RETURN(std::string signature,
+                   key.Sign(ExternalPayloadV1(contents.payload(), request.previous_signature())));
+  contents.mutable_external_signature()->set_signature(std::move(signature));
+  *contents.mutable_external_signature()->mutable_public_key() = PublicKeyToWire(key.public_key());
+  return contents.SerializeAsString();
+}
+
+StatusOr<Biscuit> Biscuit::AppendThirdPartyBlock(std::string_view contents_bytes) const {
+  if (sealed()) return MakeAuthError(wire::AuthErrorDetail::SEALED, "a sealed token cannot be attenuated");
+  wire::ThirdPartyBlockContents contents;
+  if (contents_bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !contents.ParsePartialFromArray(contents_bytes.data(), static_cast<int>(contents_bytes.size())) ||
+      !contents.IsInitialized()) {
+    return MakeAuthError(wire::AuthErrorDetail::FORMAT_DESERIALIZATION,
+                         "not a ThirdPartyBlockContents");
+  }
+  RETURN_IF_ERROR(VerifySignature(
+      PublicKeyFromWire(contents.external_signature().public_key()),
+      ExternalPayloadV1(contents.payload(), LastBlock(wire_).signature()),
+      contents.external_signature().signature()));
+  return AppendSigned(contents.payload(), &contents.external_signature());
+}
+
+StatusOr<Biscuit> Biscuit::AttenuateThirdParty(std::string_view code, const KeyPair& key) const {
+  ASSIGN_OR_RETURN(std::string request, ThirdPartyRequest());
+  ASSIGN_OR_RETURN(std::string contents, CreateThirdPartyBlock(request, code, key));
+  return AppendThirdPartyBlock(contents);
+}
+
+StatusOr<Biscuit> Biscuit::AppendSigned(std::string block,
+                                        const wire::ExternalSignature* external_signature) const {
   const wire::SignedBlock& last = LastBlock(wire_);
   ASSIGN_OR_RETURN(KeyPair signer,
                    KeyPair::FromPrivate(static_cast<Algorithm>(last.next_key().algorithm()),
                                         wire_.proof().next_secret()));
   ASSIGN_OR_RETURN(KeyPair next, KeyPair::Generate(signer.algorithm()));
-
-  SymbolTable symbols;
-  PublicKeyTable keys;
-  if (external == nullptr) {
-    for (const TokenBlock& block : blocks_) {
-      if (block.external_key.has_value()) continue;
-      symbols.Append(block.symbols);
-      keys.Append(block.public_keys);
-    }
-  }
-  wire::Block block =
-      EncodeBlock(content, RequiredVersion(content, external != nullptr), &symbols, &keys);
-
   wire::SignedBlock signed_block;
-  signed_block.set_block(block.SerializeAsString());
+  signed_block.set_block(std::move(block));
   *signed_block.mutable_next_key() = PublicKeyToWire(next.public_key());
   signed_block.set_version(kSignatureVersion1);
-  if (external != nullptr) {
-    ASSIGN_OR_RETURN(std::string external_signature,
-                     external->Sign(ExternalPayloadV1(signed_block.block(), last.signature())));
-    signed_block.mutable_external_signature()->set_signature(std::move(external_signature));
-    *signed_block.mutable_external_signature()->mutable_public_key() =
-        PublicKeyToWire(external->public_key());
+  if (external_signature != nullptr) {
+    *signed_block.mutable_external_signature() = *external_signature;
   }
   ASSIGN_OR_RETURN(std::string signature,
                    signer.Sign(BlockPayloadV1(signed_block, &last.signature())));
@@ -363,6 +407,16 @@ Status Authorizer::AddCode(std::string_view code) {
   move_all(parsed.rules, code_.rules);
   move_all(parsed.checks, code_.checks);
   move_all(parsed.policies, code_.policies);
+  return Status();
+}
+
+Status Authorizer::AddFact(Predicate fact) {
+  for (const Term& term : fact.terms) {
+    if (!term.IsGround()) {
+      return MakeAuthError(wire::AuthErrorDetail::PARSE, "facts cannot contain variables");
+    }
+  }
+  code_.facts.push_back(std::move(fact));
   return Status();
 }
 

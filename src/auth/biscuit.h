@@ -67,8 +67,24 @@ class Biscuit {
 
   // A copy with one more block (`code`, block Datalog text). Errors: SEALED, PARSE.
   StatusOr<Biscuit> Attenuate(std::string_view code) const;
-  // A copy with a third-party block signed by `external` besides the token's own key.
-  StatusOr<Biscuit> AttenuateThirdParty(std::string_view code, const KeyPair& external) const;
+
+  // Third-party blocks (SPECIFICATIONS.md, "Appending a third-party block"): the holder
+  // sends ThirdPartyRequest() to the third party, which answers with
+  // CreateThirdPartyBlock(request, code, its key); the holder appends that answer with
+  // AppendThirdPartyBlock. Neither side sees the other's secrets.
+  //
+  // A serialized ThirdPartyBlockRequest for the next block. Errors: SEALED.
+  StatusOr<std::string> ThirdPartyRequest() const;
+  // A serialized ThirdPartyBlockContents: `code` encoded with its own symbol table and
+  // signed by `key`. Errors: FORMAT_DESERIALIZATION for a malformed or legacy request, PARSE.
+  static StatusOr<std::string> CreateThirdPartyBlock(std::string_view request,
+                                                     std::string_view code, const KeyPair& key);
+  // A copy with the third-party block `contents` appended, after checking its external
+  // signature. Errors: SEALED, FORMAT_* for malformed or mis-signed contents.
+  StatusOr<Biscuit> AppendThirdPartyBlock(std::string_view contents) const;
+  // All three steps at once, for when the caller holds the third party's key.
+  StatusOr<Biscuit> AttenuateThirdParty(std::string_view code, const KeyPair& key) const;
+
   // A copy that cannot be attenuated any more. Errors: SEALED when already sealed.
   StatusOr<Biscuit> Seal() const;
 
@@ -88,7 +104,9 @@ class Biscuit {
   static StatusOr<Biscuit> VerifyAndDecode(wire::Biscuit token, const RootKeyProvider& root);
   // Decodes the blocks of wire_ into blocks_. REQUIRES: signatures verified.
   Status DecodeBlocks();
-  StatusOr<Biscuit> Append(std::string_view code, const KeyPair* external) const;
+  // A copy with the serialized Block `block` appended, signed with the proof's key.
+  StatusOr<Biscuit> AppendSigned(std::string block,
+                                 const wire::ExternalSignature* external_signature) const;
 
   wire::Biscuit wire_;
   std::vector<TokenBlock> blocks_;
@@ -113,7 +131,11 @@ class Authorizer {
   // The token to authorize (copied). Without one, only the authorizer's code runs.
   void SetToken(const Biscuit& token);
   // Appends authorizer Datalog (facts, rules, checks, policies). Errors: PARSE.
+  // Build request-dependent facts with AddFact rather than by splicing request data into
+  // code, which would let that data inject Datalog.
   Status AddCode(std::string_view code);
+  // Adds an authorizer fact. Errors: kInvalidArgument (PARSE) when it holds a variable.
+  Status AddFact(Predicate fact);
   void SetLimits(const RunLimits& limits) { limits_ = limits; }
   // Makes `fn` callable as `.extern::name(...)`.
   void RegisterExtern(std::string name, ExternFunction fn);

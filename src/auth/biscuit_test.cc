@@ -135,6 +135,30 @@ TEST_P(TokenTest, ThirdPartyBlocksAreTrustedByKey) {
   EXPECT_EQ(*AuthorizeWith(*later, "allow if true;"), 0u);
 }
 
+TEST_P(TokenTest, ThirdPartyRequestAndContentsRoundTrip) {
+  KeyPair root = NewKey(GetParam());
+  KeyPair third = NewKey(GetParam());
+  auto token = Biscuit::Mint(root, "check if verified(\"bob\") trusting " +
+                                       third.public_key().ToString() + ";");
+  ASSERT_TRUE(token.ok()) << token.status();
+  auto request = token->ThirdPartyRequest();
+  ASSERT_TRUE(request.ok());
+  auto contents = Biscuit::CreateThirdPartyBlock(*request, "verified(\"bob\");", third);
+  ASSERT_TRUE(contents.ok()) << contents.status();
+  auto appended = token->AppendThirdPartyBlock(*contents);
+  ASSERT_TRUE(appended.ok()) << appended.status();
+  EXPECT_EQ(*AuthorizeWith(*appended, "allow if true;"), 0u);
+
+  // Contents made for another token do not verify here.
+  auto other = Biscuit::Mint(root, "user(\"eve\");");
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(HasAuthErrorKind(other->AppendThirdPartyBlock(*contents).status(),
+                               wire::AuthErrorDetail::FORMAT_INVALID_SIGNATURE));
+  EXPECT_TRUE(HasAuthErrorKind(
+      Biscuit::CreateThirdPartyBlock("garbage", "verified(\"bob\");", third).status(),
+      wire::AuthErrorDetail::FORMAT_DESERIALIZATION));
+}
+
 INSTANTIATE_TEST_SUITE_P(Algorithms, TokenTest,
                          testing::Values(Algorithm::kEd25519, Algorithm::kSecp256r1));
 

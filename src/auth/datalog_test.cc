@@ -179,6 +179,20 @@ TEST(DatalogEngineTest, HugeJoinStopsAtTheTimeLimit) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
+// Request data added with AddFact stays a value: a tenant name that looks like Datalog
+// cannot add facts or policies.
+TEST(DatalogEngineTest, AddFactCannotInjectDatalog) {
+  Authorizer authorizer;
+  const std::string hostile = "x\"); allow if true; //";
+  ASSERT_TRUE(authorizer.AddFact(Predicate{"tenant", {Term::String(hostile)}}).ok());
+  ASSERT_TRUE(authorizer.AddCode("allow if tenant(\"acme\");").ok());
+  EXPECT_TRUE(HasAuthErrorKind(authorizer.Authorize().status(),
+                               wire::AuthErrorDetail::NO_MATCHING_POLICY));
+  EXPECT_TRUE(authorizer.snapshot().facts.at({kAuthorizerBlockId}).contains(
+      "tenant(\"x\\\"); allow if true; //\")"));
+  EXPECT_FALSE(authorizer.AddFact(Predicate{"tenant", {Term::Variable("t")}}).ok());
+}
+
 TEST(DatalogEngineTest, PoliciesAreTriedInOrder) {
   Authorizer authorizer;
   ASSERT_TRUE(authorizer.AddCode("user(\"bob\"); deny if user(\"bob\"); allow if true;").ok());
