@@ -114,7 +114,8 @@ Status VerifyChain(const wire::Biscuit& token, const PublicKey& root) {
   const wire::SignedBlock& last = LastBlock(token);
   switch (token.proof().content_case()) {
     case wire::Proof::kNextSecret: {
-      ASSIGN_OR_RETURN(KeyPair next, KeyPair::FromPrivate(key.algorithm, token.proof().next_secret()));
+      ASSIGN_OR_RETURN(KeyPair next,
+                       KeyPair::FromPrivate(key.algorithm, token.proof().next_secret()));
       if (next.public_key() != key) {
         return MakeAuthError(wire::AuthErrorDetail::FORMAT_INVALID_SIGNATURE,
                              "the proof's private key does not match the last block's key");
@@ -156,12 +157,18 @@ StatusOr<std::string> Base64UrlDecode(std::string_view text) {
   int bits = 0;
   for (char c : text) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-') v = 62;
-    else if (c == '_') v = 63;
-    else return MakeAuthError(wire::AuthErrorDetail::FORMAT_DESERIALIZATION, "invalid base64url");
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-')
+      v = 62;
+    else if (c == '_')
+      v = 63;
+    else
+      return MakeAuthError(wire::AuthErrorDetail::FORMAT_DESERIALIZATION, "invalid base64url");
     buffer = (buffer << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -274,7 +281,8 @@ StatusOr<Biscuit> Biscuit::Mint(const KeyPair& root, std::string_view authority_
 }
 
 StatusOr<Biscuit> Biscuit::Attenuate(std::string_view code) const {
-  if (sealed()) return MakeAuthError(wire::AuthErrorDetail::SEALED, "a sealed token cannot be attenuated");
+  if (sealed())
+    return MakeAuthError(wire::AuthErrorDetail::SEALED, "a sealed token cannot be attenuated");
   ASSIGN_OR_RETURN(BlockContent content, ParseBlock(code));
   SymbolTable symbols;
   PublicKeyTable keys;
@@ -288,7 +296,8 @@ StatusOr<Biscuit> Biscuit::Attenuate(std::string_view code) const {
 }
 
 StatusOr<std::string> Biscuit::ThirdPartyRequest() const {
-  if (sealed()) return MakeAuthError(wire::AuthErrorDetail::SEALED, "a sealed token cannot be attenuated");
+  if (sealed())
+    return MakeAuthError(wire::AuthErrorDetail::SEALED, "a sealed token cannot be attenuated");
   wire::ThirdPartyBlockRequest request;
   request.set_previous_signature(LastBlock(wire_).signature());
   return request.SerializeAsString();
@@ -298,7 +307,8 @@ StatusOr<std::string> Biscuit::CreateThirdPartyBlock(std::string_view request_by
                                                      std::string_view code, const KeyPair& key) {
   wire::ThirdPartyBlockRequest request;
   if (request_bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
-      !request.ParsePartialFromArray(request_bytes.data(), static_cast<int>(request_bytes.size())) ||
+      !request.ParsePartialFromArray(request_bytes.data(),
+                                     static_cast<int>(request_bytes.size())) ||
       !request.IsInitialized()) {
     return MakeAuthError(wire::AuthErrorDetail::FORMAT_DESERIALIZATION,
                          "not a ThirdPartyBlockRequest");
@@ -321,18 +331,20 @@ StatusOr<std::string> Biscuit::CreateThirdPartyBlock(std::string_view request_by
 }
 
 StatusOr<Biscuit> Biscuit::AppendThirdPartyBlock(std::string_view contents_bytes) const {
-  if (sealed()) return MakeAuthError(wire::AuthErrorDetail::SEALED, "a sealed token cannot be attenuated");
+  if (sealed())
+    return MakeAuthError(wire::AuthErrorDetail::SEALED, "a sealed token cannot be attenuated");
   wire::ThirdPartyBlockContents contents;
   if (contents_bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
-      !contents.ParsePartialFromArray(contents_bytes.data(), static_cast<int>(contents_bytes.size())) ||
+      !contents.ParsePartialFromArray(contents_bytes.data(),
+                                      static_cast<int>(contents_bytes.size())) ||
       !contents.IsInitialized()) {
     return MakeAuthError(wire::AuthErrorDetail::FORMAT_DESERIALIZATION,
                          "not a ThirdPartyBlockContents");
   }
-  RETURN_IF_ERROR(VerifySignature(
-      PublicKeyFromWire(contents.external_signature().public_key()),
-      ExternalPayloadV1(contents.payload(), LastBlock(wire_).signature()),
-      contents.external_signature().signature()));
+  RETURN_IF_ERROR(
+      VerifySignature(PublicKeyFromWire(contents.external_signature().public_key()),
+                      ExternalPayloadV1(contents.payload(), LastBlock(wire_).signature()),
+                      contents.external_signature().signature()));
   return AppendSigned(contents.payload(), &contents.external_signature());
 }
 
@@ -451,7 +463,8 @@ void Authorizer::TakeSnapshot(const World& world) {
       snapshot_.checks.emplace_back(i, ToString(check));
     }
   }
-  for (const Rule& rule : code_.rules) snapshot_.rules.emplace_back(kAuthorizerBlockId, ToString(rule));
+  for (const Rule& rule : code_.rules)
+    snapshot_.rules.emplace_back(kAuthorizerBlockId, ToString(rule));
   for (const Check& check : code_.checks) {
     snapshot_.checks.emplace_back(kAuthorizerBlockId, ToString(check));
   }
@@ -498,9 +511,8 @@ StatusOr<size_t> Authorizer::Authorize() {
   };
   auto check_passes = [&](const Check& check, const std::vector<Scope>& block_scopes,
                           uint64_t block_id) -> StatusOr<bool> {
-    ASSIGN_OR_RETURN(bool matched,
-                     any_query(check.queries, block_scopes, block_id,
-                               check.kind == Check::Kind::kAll));
+    ASSIGN_OR_RETURN(bool matched, any_query(check.queries, block_scopes, block_id,
+                                             check.kind == Check::Kind::kAll));
     return check.kind == Check::Kind::kReject ? !matched : matched;
   };
 
@@ -527,7 +539,8 @@ StatusOr<size_t> Authorizer::Authorize() {
   }
   for (size_t k = 0; k < code_.policies.size(); ++k) {
     const Policy& policy = code_.policies[k];
-    ASSIGN_OR_RETURN(bool matched, any_query(policy.queries, code_.scopes, kAuthorizerBlockId, false));
+    ASSIGN_OR_RETURN(bool matched,
+                     any_query(policy.queries, code_.scopes, kAuthorizerBlockId, false));
     if (!matched) continue;
     bool allow = policy.kind == Policy::Kind::kAllow;
     if (allow && detail.failed_checks().empty()) return k;

@@ -71,9 +71,9 @@ std::vector<Case> AllCases() {
     }
     std::sort(names.begin(), names.end());
     for (size_t i = 0; i < names.size(); ++i) {
-      cases.push_back(Case{stem + "_v" + std::to_string(i), filename, names[i],
-                           &fields.at("validations").struct_value().fields().at(names[i])
-                                .struct_value()});
+      cases.push_back(
+          Case{stem + "_v" + std::to_string(i), filename, names[i],
+               &fields.at("validations").struct_value().fields().at(names[i]).struct_value()});
     }
   }
   return cases;
@@ -92,9 +92,7 @@ uint64_t OriginId(const Value& value) {
   return number >= 1.8e19 ? kAuthorizerBlockId : static_cast<uint64_t>(number);
 }
 
-const char* KindName(AuthErrorKind kind) {
-  return wire::AuthErrorDetail::Kind_Name(kind).c_str();
-}
+const char* KindName(AuthErrorKind kind) { return wire::AuthErrorDetail::Kind_Name(kind).c_str(); }
 
 // Appends to `problems` how the failed checks differ from the expected list.
 void CompareFailedChecks(const ListValue& expected, const wire::AuthErrorDetail& actual,
@@ -104,9 +102,10 @@ void CompareFailedChecks(const ListValue& expected, const wire::AuthErrorDetail&
     const auto& fields = check.struct_value().fields();
     if (fields.contains("Block")) {
       const auto& block = fields.at("Block").struct_value().fields();
-      want.push_back("block " + std::to_string(static_cast<int>(block.at("block_id").number_value())) +
-                     " check " + std::to_string(static_cast<int>(block.at("check_id").number_value())) +
-                     ": " + block.at("rule").string_value());
+      want.push_back(
+          "block " + std::to_string(static_cast<int>(block.at("block_id").number_value())) +
+          " check " + std::to_string(static_cast<int>(block.at("check_id").number_value())) + ": " +
+          block.at("rule").string_value());
     } else {
       const auto& authorizer = fields.at("Authorizer").struct_value().fields();
       want.push_back("authorizer check " +
@@ -158,9 +157,8 @@ void CompareError(const Struct& expected_err, const Status& status,
                     ? wire::AuthErrorDetail::FORMAT_SIGNATURE_DESERIALIZATION
                     : wire::AuthErrorDetail::FORMAT_INVALID_SIGNATURE);
     } else if (what == "BlockSignatureDeserializationError" ||
-               what == "SignatureDeserializationError" ||
-               what == "InvalidKey" || what == "InvalidKeySize" ||
-               what == "InvalidSignatureSize") {
+               what == "SignatureDeserializationError" || what == "InvalidKey" ||
+               what == "InvalidKeySize" || what == "InvalidSignatureSize") {
       want_kind(wire::AuthErrorDetail::FORMAT_SIGNATURE_DESERIALIZATION);
     } else if (what == "Version") {
       want_kind(wire::AuthErrorDetail::FORMAT_VERSION);
@@ -250,13 +248,13 @@ void CompareWorld(const Struct& expected, const WorldSnapshot& actual,
   };
   auto want_rules = tagged(fields.at("rules").list_value(), "rules");
   if (want_rules != as_set(actual.rules)) {
-    problems->push_back("rules differ; expected:" + describe(want_rules) + "\n  got:" +
-                        describe(as_set(actual.rules)));
+    problems->push_back("rules differ; expected:" + describe(want_rules) +
+                        "\n  got:" + describe(as_set(actual.rules)));
   }
   auto want_checks = tagged(fields.at("checks").list_value(), "checks");
   if (want_checks != as_set(actual.checks)) {
-    problems->push_back("checks differ; expected:" + describe(want_checks) + "\n  got:" +
-                        describe(as_set(actual.checks)));
+    problems->push_back("checks differ; expected:" + describe(want_checks) +
+                        "\n  got:" + describe(as_set(actual.checks)));
   }
   std::vector<std::string> want_policies;
   for (const Value& p : fields.at("policies").list_value().values()) {
@@ -333,11 +331,10 @@ TEST_P(BiscuitSamplesTest, MatchesSample) {
   std::string report;
   for (const auto& p : problems) report += "\n  " + p;
   if (ExpectedFailures().contains(c.name)) {
-    EXPECT_FALSE(problems.empty())
-        << c.name << " now passes: remove it from ExpectedFailures()";
+    EXPECT_FALSE(problems.empty()) << c.name << " now passes: remove it from ExpectedFailures()";
   } else {
-    EXPECT_TRUE(problems.empty()) << c.filename << " validation '" << c.validation << "':"
-                                  << report;
+    EXPECT_TRUE(problems.empty()) << c.filename << " validation '" << c.validation
+                                  << "':" << report;
   }
 }
 

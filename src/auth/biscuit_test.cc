@@ -75,8 +75,7 @@ TEST_P(TokenTest, MintAttenuateSerializeAuthorize) {
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->root_key_id(), 7u);
   ASSERT_EQ(parsed->blocks().size(), 2u);
-  EXPECT_EQ(ToString(parsed->blocks()[1].content),
-            "check if resource($r), right($r, \"read\");\n");
+  EXPECT_EQ(ToString(parsed->blocks()[1].content), "check if resource($r), right($r, \"read\");\n");
   EXPECT_EQ(parsed->RevocationIds(), attenuated->RevocationIds());
 
   EXPECT_EQ(*AuthorizeWith(*parsed, "resource(\"file1\"); allow if true;"), 0u);
@@ -138,8 +137,8 @@ TEST_P(TokenTest, ThirdPartyBlocksAreTrustedByKey) {
 TEST_P(TokenTest, ThirdPartyRequestAndContentsRoundTrip) {
   KeyPair root = NewKey(GetParam());
   KeyPair third = NewKey(GetParam());
-  auto token = Biscuit::Mint(root, "check if verified(\"bob\") trusting " +
-                                       third.public_key().ToString() + ";");
+  auto token = Biscuit::Mint(
+      root, "check if verified(\"bob\") trusting " + third.public_key().ToString() + ";");
   ASSERT_TRUE(token.ok()) << token.status();
   auto request = token->ThirdPartyRequest();
   ASSERT_TRUE(request.ok());
@@ -169,16 +168,17 @@ TEST(TokenFormatTest, WrongRootKeyAndTamperingAreDetected) {
   auto attenuated = token->Attenuate("check if true;");
   ASSERT_TRUE(attenuated.ok());
   KeyPair other = NewKey(Algorithm::kEd25519);
-  EXPECT_TRUE(HasAuthErrorKind(Biscuit::FromBytes(attenuated->ToBytes(), other.public_key()).status(),
-                               wire::AuthErrorDetail::FORMAT_INVALID_SIGNATURE));
+  EXPECT_TRUE(
+      HasAuthErrorKind(Biscuit::FromBytes(attenuated->ToBytes(), other.public_key()).status(),
+                       wire::AuthErrorDetail::FORMAT_INVALID_SIGNATURE));
 
   // Dropping the last block leaves a proof that matches no block key.
   wire::Biscuit message;
   ASSERT_TRUE(message.ParseFromString(attenuated->ToBytes()));
   message.mutable_blocks()->RemoveLast();
-  EXPECT_TRUE(HasAuthErrorKind(
-      Biscuit::FromBytes(message.SerializeAsString(), root.public_key()).status(),
-      wire::AuthErrorDetail::FORMAT_INVALID_SIGNATURE));
+  EXPECT_TRUE(
+      HasAuthErrorKind(Biscuit::FromBytes(message.SerializeAsString(), root.public_key()).status(),
+                       wire::AuthErrorDetail::FORMAT_INVALID_SIGNATURE));
 }
 
 TEST(TokenFormatTest, UnsupportedDatalogVersionIsRefused) {

@@ -42,16 +42,16 @@ void Exercise(const Biscuit& token) {
   Require(again->blocks().size() == token.blocks().size(), "block count changed");
   for (size_t i = 0; i < token.blocks().size(); ++i) {
     Require(ToString(again->blocks()[i].content) == ToString(token.blocks()[i].content),
-          "block text changed");
+            "block text changed");
   }
   Authorizer authorizer;
   authorizer.SetToken(token);
-  authorizer.SetLimits(RunLimits{.max_facts = 200, .max_iterations = 20,
-                                 .max_time = std::chrono::milliseconds(20)});
+  authorizer.SetLimits(
+      RunLimits{.max_facts = 200, .max_iterations = 20, .max_time = std::chrono::milliseconds(20)});
   Require(authorizer.AddCode("allow if true;").ok(), "authorizer code rejected");
   auto result = authorizer.Authorize();
   Require(result.ok() || GetAuthErrorDetail(result.status()).has_value(),
-        "authorization error without detail");
+          "authorization error without detail");
 }
 
 // Signs `block_bytes` (taken as a serialized Block) as the authority block of a new token.

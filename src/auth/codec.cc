@@ -9,10 +9,10 @@ namespace recordstore::auth {
 namespace {
 
 constexpr std::array<std::string_view, 28> kDefaultSymbols = {
-    "read",     "write",   "resource", "operation", "right",      "time",      "role",
-    "owner",    "tenant",  "namespace", "user",     "team",       "service",   "admin",
-    "email",    "group",   "member",   "ip_address", "client",    "client_ip", "domain",
-    "path",     "version", "cluster",  "node",      "hostname",   "nonce",     "query",
+    "read",  "write",   "resource",  "operation",  "right",    "time",      "role",
+    "owner", "tenant",  "namespace", "user",       "team",     "service",   "admin",
+    "email", "group",   "member",    "ip_address", "client",   "client_ip", "domain",
+    "path",  "version", "cluster",   "node",       "hostname", "nonce",     "query",
 };
 
 Status Malformed(std::string_view what) {
@@ -150,7 +150,7 @@ class Decoder {
       Scope decoded;
       if (scope.content_case() == wire::Scope::kScopeType) {
         decoded.kind = scope.scope_type() == wire::Scope::PREVIOUS ? Scope::Kind::kPrevious
-                                                                    : Scope::Kind::kAuthority;
+                                                                   : Scope::Kind::kAuthority;
       } else if (scope.content_case() == wire::Scope::kPublicKey) {
         decoded.kind = Scope::Kind::kPublicKey;
         ASSIGN_OR_RETURN(decoded.key, keys_.Lookup(scope.public_key()));
@@ -383,9 +383,15 @@ StatusOr<BlockContent> DecodeBlock(const wire::Block& block, const SymbolTable& 
     if (!check.unknown_fields().empty()) return Malformed("unknown check kind");
     Check c;
     switch (check.kind()) {
-      case wire::Check::IF: c.kind = Check::Kind::kIf; break;
-      case wire::Check::ALL: c.kind = Check::Kind::kAll; break;
-      case wire::Check::REJECT: c.kind = Check::Kind::kReject; break;
+      case wire::Check::IF:
+        c.kind = Check::Kind::kIf;
+        break;
+      case wire::Check::ALL:
+        c.kind = Check::Kind::kAll;
+        break;
+      case wire::Check::REJECT:
+        c.kind = Check::Kind::kReject;
+        break;
     }
     for (const wire::Rule& query : check.queries()) {
       ASSIGN_OR_RETURN(Rule q, decoder.DecodeRule(query));
@@ -420,9 +426,15 @@ wire::Block EncodeBlock(const BlockContent& content, uint32_t version, SymbolTab
   for (const Check& check : content.checks) {
     wire::Check* encoded = block.add_checks();
     switch (check.kind) {
-      case Check::Kind::kIf: encoded->set_kind(wire::Check::IF); break;
-      case Check::Kind::kAll: encoded->set_kind(wire::Check::ALL); break;
-      case Check::Kind::kReject: encoded->set_kind(wire::Check::REJECT); break;
+      case Check::Kind::kIf:
+        encoded->set_kind(wire::Check::IF);
+        break;
+      case Check::Kind::kAll:
+        encoded->set_kind(wire::Check::ALL);
+        break;
+      case Check::Kind::kReject:
+        encoded->set_kind(wire::Check::REJECT);
+        break;
     }
     for (const Rule& query : check.queries) encoder.EncodeRule(query, encoded->add_queries());
   }

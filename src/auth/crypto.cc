@@ -69,7 +69,8 @@ StatusOr<std::shared_ptr<EVP_PKEY>> LoadPublic(const PublicKey& key) {
     return OpenSslError("param build");
   }
   std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0) return OpenSslError("fromdata");
   EVP_PKEY* pkey = nullptr;
   if (EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
@@ -92,8 +93,8 @@ StatusOr<PublicKey> ExtractPublic(Algorithm algorithm, EVP_PKEY* pkey) {
   // form (02 or 03 by the parity of Y, then X).
   unsigned char point[1 + 2 * kP256ScalarSize];
   size_t len = 0;
-  if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point),
-                                      &len) <= 0) {
+  if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point), &len) <=
+      0) {
     return OpenSslError("public point");
   }
   if (len == sizeof(point) && point[0] == 4) {
@@ -122,7 +123,8 @@ StatusOr<PublicKey> PublicKey::FromString(std::string_view text) {
     key.algorithm = Algorithm::kSecp256r1;
     hex = text.substr(10);
   } else {
-    return MakeAuthError(wire::AuthErrorDetail::PARSE, "public key must start with ed25519/ or secp256r1/");
+    return MakeAuthError(wire::AuthErrorDetail::PARSE,
+                         "public key must start with ed25519/ or secp256r1/");
   }
   ASSIGN_OR_RETURN(key.bytes, HexDecode(hex));
   RETURN_IF_ERROR(LoadPublic(key).status());
@@ -194,8 +196,7 @@ StatusOr<std::string> KeyPair::Sign(std::string_view message) const {
   return signature;
 }
 
-Status VerifySignature(const PublicKey& key, std::string_view message,
-                       std::string_view signature) {
+Status VerifySignature(const PublicKey& key, std::string_view message, std::string_view signature) {
   ASSIGN_OR_RETURN(std::shared_ptr<EVP_PKEY> pkey, LoadPublic(key));
   const auto* sig = reinterpret_cast<const unsigned char*>(signature.data());
   if (key.algorithm == Algorithm::kEd25519) {

@@ -61,8 +61,7 @@ class KeyPair {
 // OK when `signature` is a valid signature of `message` by `key`.
 // FORMAT_SIGNATURE_DESERIALIZATION when the key or signature is malformed,
 // FORMAT_INVALID_SIGNATURE when it does not verify.
-Status VerifySignature(const PublicKey& key, std::string_view message,
-                       std::string_view signature);
+Status VerifySignature(const PublicKey& key, std::string_view message, std::string_view signature);
 
 // Lowercase hexadecimal of `bytes`.
 std::string HexEncode(std::string_view bytes);

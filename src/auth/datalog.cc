@@ -137,36 +137,64 @@ std::string BinaryToString(BinaryKind kind, const std::string& ffi_name, const s
   auto infix = [&](const char* op) { return l + " " + op + " " + r; };
   auto method = [&](const char* name) { return l + "." + name + "(" + r + ")"; };
   switch (kind) {
-    case BinaryKind::kLessThan: return infix("<");
-    case BinaryKind::kGreaterThan: return infix(">");
-    case BinaryKind::kLessOrEqual: return infix("<=");
-    case BinaryKind::kGreaterOrEqual: return infix(">=");
-    case BinaryKind::kEqual: return infix("===");
-    case BinaryKind::kNotEqual: return infix("!==");
-    case BinaryKind::kHeterogeneousEqual: return infix("==");
-    case BinaryKind::kHeterogeneousNotEqual: return infix("!=");
-    case BinaryKind::kContains: return method("contains");
-    case BinaryKind::kPrefix: return method("starts_with");
-    case BinaryKind::kSuffix: return method("ends_with");
-    case BinaryKind::kRegex: return method("matches");
-    case BinaryKind::kAdd: return infix("+");
-    case BinaryKind::kSub: return infix("-");
-    case BinaryKind::kMul: return infix("*");
-    case BinaryKind::kDiv: return infix("/");
+    case BinaryKind::kLessThan:
+      return infix("<");
+    case BinaryKind::kGreaterThan:
+      return infix(">");
+    case BinaryKind::kLessOrEqual:
+      return infix("<=");
+    case BinaryKind::kGreaterOrEqual:
+      return infix(">=");
+    case BinaryKind::kEqual:
+      return infix("===");
+    case BinaryKind::kNotEqual:
+      return infix("!==");
+    case BinaryKind::kHeterogeneousEqual:
+      return infix("==");
+    case BinaryKind::kHeterogeneousNotEqual:
+      return infix("!=");
+    case BinaryKind::kContains:
+      return method("contains");
+    case BinaryKind::kPrefix:
+      return method("starts_with");
+    case BinaryKind::kSuffix:
+      return method("ends_with");
+    case BinaryKind::kRegex:
+      return method("matches");
+    case BinaryKind::kAdd:
+      return infix("+");
+    case BinaryKind::kSub:
+      return infix("-");
+    case BinaryKind::kMul:
+      return infix("*");
+    case BinaryKind::kDiv:
+      return infix("/");
     case BinaryKind::kAnd:
-    case BinaryKind::kLazyAnd: return infix("&&");
+    case BinaryKind::kLazyAnd:
+      return infix("&&");
     case BinaryKind::kOr:
-    case BinaryKind::kLazyOr: return infix("||");
-    case BinaryKind::kIntersection: return method("intersection");
-    case BinaryKind::kUnion: return method("union");
-    case BinaryKind::kBitwiseAnd: return infix("&");
-    case BinaryKind::kBitwiseOr: return infix("|");
-    case BinaryKind::kBitwiseXor: return infix("^");
-    case BinaryKind::kAll: return method("all");
-    case BinaryKind::kAny: return method("any");
-    case BinaryKind::kGet: return method("get");
-    case BinaryKind::kTryOr: return method("try_or");
-    case BinaryKind::kFfi: return l + ".extern::" + ffi_name + "(" + r + ")";
+    case BinaryKind::kLazyOr:
+      return infix("||");
+    case BinaryKind::kIntersection:
+      return method("intersection");
+    case BinaryKind::kUnion:
+      return method("union");
+    case BinaryKind::kBitwiseAnd:
+      return infix("&");
+    case BinaryKind::kBitwiseOr:
+      return infix("|");
+    case BinaryKind::kBitwiseXor:
+      return infix("^");
+    case BinaryKind::kAll:
+      return method("all");
+    case BinaryKind::kAny:
+      return method("any");
+    case BinaryKind::kGet:
+      return method("get");
+    case BinaryKind::kTryOr:
+      return method("try_or");
+    case BinaryKind::kFfi:
+      return l + ".extern::" + ffi_name + "(" + r + ")";
   }
   return infix("?");
 }
@@ -181,11 +209,21 @@ std::string OpsToString(const std::vector<Op>& ops) {
       case Op::Kind::kUnary: {
         std::string& s = stack.back();
         switch (op.unary) {
-          case UnaryKind::kNegate: s = "!" + s; break;
-          case UnaryKind::kParens: s = "(" + s + ")"; break;
-          case UnaryKind::kLength: s += ".length()"; break;
-          case UnaryKind::kTypeOf: s += ".type()"; break;
-          case UnaryKind::kFfi: s += ".extern::" + op.ffi_name + "()"; break;
+          case UnaryKind::kNegate:
+            s = "!" + s;
+            break;
+          case UnaryKind::kParens:
+            s = "(" + s + ")";
+            break;
+          case UnaryKind::kLength:
+            s += ".length()";
+            break;
+          case UnaryKind::kTypeOf:
+            s += ".type()";
+            break;
+          case UnaryKind::kFfi:
+            s += ".extern::" + op.ffi_name + "()";
+            break;
         }
         break;
       }
@@ -346,9 +384,10 @@ std::string FormatDate(uint64_t seconds) {
   if (month <= 2) ++year;
   char buf[64];
   snprintf(buf, sizeof(buf), "%04lld-%02lld-%02lldT%02llu:%02llu:%02lluZ",
-           static_cast<long long>(year), static_cast<long long>(month),
-           static_cast<long long>(day), static_cast<unsigned long long>(rem / 3600),
-           static_cast<unsigned long long>(rem / 60 % 60), static_cast<unsigned long long>(rem % 60));
+           static_cast<long long>(year), static_cast<long long>(month), static_cast<long long>(day),
+           static_cast<unsigned long long>(rem / 3600),
+           static_cast<unsigned long long>(rem / 60 % 60),
+           static_cast<unsigned long long>(rem % 60));
   return buf;
 }
 
@@ -406,9 +445,12 @@ std::string ToString(const Expression& expression) { return OpsToString(expressi
 
 std::string ToString(const Scope& scope) {
   switch (scope.kind) {
-    case Scope::Kind::kAuthority: return "authority";
-    case Scope::Kind::kPrevious: return "previous";
-    case Scope::Kind::kPublicKey: return scope.key.ToString();
+    case Scope::Kind::kAuthority:
+      return "authority";
+    case Scope::Kind::kPrevious:
+      return "previous";
+    case Scope::Kind::kPublicKey:
+      return scope.key.ToString();
   }
   return "";
 }

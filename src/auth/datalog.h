@@ -111,7 +111,7 @@ inline constexpr int kMaxBinaryKind = static_cast<int>(BinaryKind::kTryOr);
 struct Op {
   enum class Kind : uint8_t { kValue, kUnary, kBinary, kClosure };
   Kind kind = Kind::kValue;
-  Term value;                       // kValue
+  Term value;  // kValue
   UnaryKind unary = UnaryKind::kNegate;
   BinaryKind binary = BinaryKind::kEqual;
   std::string ffi_name;             // kUnary/kBinary with kFfi

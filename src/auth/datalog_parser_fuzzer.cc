@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto parsed = ParseAuthorizer(input);
   if (!parsed.ok()) {
     Require(HasAuthErrorKind(parsed.status(), wire::AuthErrorDetail::PARSE),
-          "parse failure that is not PARSE", input);
+            "parse failure that is not PARSE", input);
     return 0;
   }
   const std::string printed = ToString(*parsed);
@@ -39,11 +39,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Require(ToString(*reparsed) == printed, "printing is not stable", printed);
 
   Authorizer authorizer;
-  authorizer.SetLimits(RunLimits{.max_facts = 200, .max_iterations = 20,
-                                 .max_time = std::chrono::milliseconds(20)});
+  authorizer.SetLimits(
+      RunLimits{.max_facts = 200, .max_iterations = 20, .max_time = std::chrono::milliseconds(20)});
   Require(authorizer.AddCode(input).ok(), "code parsed once but not twice", input);
   auto result = authorizer.Authorize();
   Require(result.ok() || GetAuthErrorDetail(result.status()).has_value(),
-        "authorization error without detail", input);
+          "authorization error without detail", input);
   return 0;
 }

@@ -103,8 +103,8 @@ TEST(DatalogParserTest, DatesHonourOffsetsAndComments) {
 }
 
 TEST(DatalogParserTest, RejectsMalformedText) {
-  for (const char* bad : {"fact(1)", "fact($x);", "allow if true;", "check if;",
-                          "r($x) <- q(1);", "f(\"unterminated);", "f(1 2);", "check if 1 < 2 < 3;",
+  for (const char* bad : {"fact(1)", "fact($x);", "allow if true;", "check if;", "r($x) <- q(1);",
+                          "f(\"unterminated);", "f(1 2);", "check if 1 < 2 < 3;",
                           "f(99999999999999999999);", "f({1, {2}});", "f({[1]: 2});"}) {
     auto block = ParseBlock(bad);
     EXPECT_TRUE(HasAuthErrorKind(block.status(), wire::AuthErrorDetail::PARSE)) << bad;
@@ -113,7 +113,8 @@ TEST(DatalogParserTest, RejectsMalformedText) {
 }
 
 TEST(DatalogParserTest, DeepNestingIsAnErrorNotACrash) {
-  std::string deep = "check if " + std::string(100000, '(') + "true" + std::string(100000, ')') + ";";
+  std::string deep =
+      "check if " + std::string(100000, '(') + "true" + std::string(100000, ')') + ";";
   EXPECT_TRUE(HasAuthErrorKind(ParseBlock(deep).status(), wire::AuthErrorDetail::PARSE));
   std::string nested = "f(" + std::string(100000, '[') + std::string(100000, ']') + ");";
   EXPECT_TRUE(HasAuthErrorKind(ParseBlock(nested).status(), wire::AuthErrorDetail::PARSE));
@@ -159,11 +160,10 @@ TEST(DatalogEngineTest, RunLimitsStopRunawayRules) {
             "TooManyFacts");
   // Each level needs one more round of rule application.
   const std::string chain = "a(1); b($x) <- a($x); c($x) <- b($x); d($x) <- c($x); allow if true;";
-  EXPECT_EQ(RunLimitDetail(chain, RunLimits{.max_iterations = 2,
-                                            .max_time = std::chrono::seconds(5)}),
-            "TooManyIterations");
-  EXPECT_EQ(RunLimitDetail(chain, RunLimits{.max_time = std::chrono::microseconds(0)}),
-            "Timeout");
+  EXPECT_EQ(
+      RunLimitDetail(chain, RunLimits{.max_iterations = 2, .max_time = std::chrono::seconds(5)}),
+      "TooManyIterations");
+  EXPECT_EQ(RunLimitDetail(chain, RunLimits{.max_time = std::chrono::microseconds(0)}), "Timeout");
 }
 
 // A single rule whose body joins six 30-fact relations has 7e8 matches; the time limit
@@ -186,10 +186,11 @@ TEST(DatalogEngineTest, AddFactCannotInjectDatalog) {
   const std::string hostile = "x\"); allow if true; //";
   ASSERT_TRUE(authorizer.AddFact(Predicate{"tenant", {Term::String(hostile)}}).ok());
   ASSERT_TRUE(authorizer.AddCode("allow if tenant(\"acme\");").ok());
-  EXPECT_TRUE(HasAuthErrorKind(authorizer.Authorize().status(),
-                               wire::AuthErrorDetail::NO_MATCHING_POLICY));
-  EXPECT_TRUE(authorizer.snapshot().facts.at({kAuthorizerBlockId}).contains(
-      "tenant(\"x\\\"); allow if true; //\")"));
+  EXPECT_TRUE(
+      HasAuthErrorKind(authorizer.Authorize().status(), wire::AuthErrorDetail::NO_MATCHING_POLICY));
+  EXPECT_TRUE(authorizer.snapshot()
+                  .facts.at({kAuthorizerBlockId})
+                  .contains("tenant(\"x\\\"); allow if true; //\")"));
   EXPECT_FALSE(authorizer.AddFact(Predicate{"tenant", {Term::Variable("t")}}).ok());
 }
 

@@ -112,16 +112,26 @@ class Evaluator {
 
   static std::string TypeName(const Term& term) {
     switch (term.kind) {
-      case TermKind::kInteger: return "integer";
-      case TermKind::kString: return "string";
-      case TermKind::kDate: return "date";
-      case TermKind::kBytes: return "bytes";
-      case TermKind::kBool: return "bool";
-      case TermKind::kSet: return "set";
-      case TermKind::kNull: return "null";
-      case TermKind::kArray: return "array";
-      case TermKind::kMap: return "map";
-      case TermKind::kVariable: return "variable";
+      case TermKind::kInteger:
+        return "integer";
+      case TermKind::kString:
+        return "string";
+      case TermKind::kDate:
+        return "date";
+      case TermKind::kBytes:
+        return "bytes";
+      case TermKind::kBool:
+        return "bool";
+      case TermKind::kSet:
+        return "set";
+      case TermKind::kNull:
+        return "null";
+      case TermKind::kArray:
+        return "array";
+      case TermKind::kMap:
+        return "map";
+      case TermKind::kVariable:
+        return "variable";
     }
     return "";
   }

@@ -305,12 +305,23 @@ class Parser {
         if (AtEnd()) return Error("unterminated string");
         char e = text_[pos_++];
         switch (e) {
-          case 'n': out += '\n'; break;
-          case 't': out += '\t'; break;
-          case 'r': out += '\r'; break;
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          default: return Error("unknown string escape");
+          case 'n':
+            out += '\n';
+            break;
+          case 't':
+            out += '\t';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case '"':
+            out += '"';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          default:
+            return Error("unknown string escape");
         }
       } else {
         out += c;
@@ -352,9 +363,9 @@ class Parser {
     while (!AtEnd() && IsDigit(Peek())) ++pos_;
     if (pos_ - start > 9) return Error("date year out of range");
     for (size_t i = start; i < pos_; ++i) year = year * 10 + (text_[i] - '0');
-    if (!Consume("-") || !number(2, &month) || !Consume("-") || !number(2, &day) ||
-        !Consume("T") || !number(2, &hour) || !Consume(":") || !number(2, &minute) ||
-        !Consume(":") || !number(2, &second)) {
+    if (!Consume("-") || !number(2, &month) || !Consume("-") || !number(2, &day) || !Consume("T") ||
+        !number(2, &hour) || !Consume(":") || !number(2, &minute) || !Consume(":") ||
+        !number(2, &second)) {
       return Error("malformed date");
     }
     if (Consume(".")) {
@@ -369,8 +380,7 @@ class Parser {
       if (!number(2, &oh) || !Consume(":") || !number(2, &om)) return Error("malformed offset");
       offset = (oh * 3600 + om * 60) * (sign == '+' ? 1 : -1);
     }
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
-        second > 60) {
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
       return Error("date field out of range");
     }
     int64_t seconds =
@@ -562,9 +572,12 @@ class Parser {
       return Expect(")");
     };
     static const std::pair<std::string_view, BinaryKind> kBinaryMethods[] = {
-        {"contains", BinaryKind::kContains},     {"starts_with", BinaryKind::kPrefix},
-        {"ends_with", BinaryKind::kSuffix},      {"matches", BinaryKind::kRegex},
-        {"intersection", BinaryKind::kIntersection}, {"union", BinaryKind::kUnion},
+        {"contains", BinaryKind::kContains},
+        {"starts_with", BinaryKind::kPrefix},
+        {"ends_with", BinaryKind::kSuffix},
+        {"matches", BinaryKind::kRegex},
+        {"intersection", BinaryKind::kIntersection},
+        {"union", BinaryKind::kUnion},
         {"get", BinaryKind::kGet},
     };
     for (const auto& [method, kind] : kBinaryMethods) {
@@ -641,8 +654,6 @@ class Parser {
 
 StatusOr<BlockContent> ParseBlock(std::string_view text) { return Parser(text).Parse(false); }
 
-StatusOr<BlockContent> ParseAuthorizer(std::string_view text) {
-  return Parser(text).Parse(true);
-}
+StatusOr<BlockContent> ParseAuthorizer(std::string_view text) { return Parser(text).Parse(true); }
 
 }  // namespace recordstore::auth

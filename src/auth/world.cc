@@ -83,23 +83,24 @@ Status World::Run(const RunLimits& limits) {
     size_t fresh_count = 0;
     for (const TaggedRule& tagged : rules_) {
       const Rule& rule = *tagged.rule;
-      RETURN_IF_ERROR(ForEachMatch(
-          rule, tagged.trusted,
-          [&](const Bindings& bindings, const Origin& premises) -> StatusOr<bool> {
-            ASSIGN_OR_RETURN(bool holds, ExpressionsHold(rule, bindings));
-            if (!holds) return true;
-            Predicate head{rule.head.name, {}};
-            for (const Term& t : rule.head.terms) head.terms.push_back(Substitute(t, bindings));
-            Origin origin = Union(premises, {tagged.block_id});
-            auto existing = facts_.find(origin);
-            if (existing == facts_.end() || !existing->second.contains(head)) {
-              fresh_count += fresh[origin].insert(std::move(head)).second;
-              if (fact_count_ + fresh_count >= limits.max_facts) {
-                return MakeAuthError(wire::AuthErrorDetail::RUN_LIMIT, "TooManyFacts");
-              }
-            }
-            return true;
-          }));
+      RETURN_IF_ERROR(
+          ForEachMatch(rule, tagged.trusted,
+                       [&](const Bindings& bindings, const Origin& premises) -> StatusOr<bool> {
+                         ASSIGN_OR_RETURN(bool holds, ExpressionsHold(rule, bindings));
+                         if (!holds) return true;
+                         Predicate head{rule.head.name, {}};
+                         for (const Term& t : rule.head.terms)
+                           head.terms.push_back(Substitute(t, bindings));
+                         Origin origin = Union(premises, {tagged.block_id});
+                         auto existing = facts_.find(origin);
+                         if (existing == facts_.end() || !existing->second.contains(head)) {
+                           fresh_count += fresh[origin].insert(std::move(head)).second;
+                           if (fact_count_ + fresh_count >= limits.max_facts) {
+                             return MakeAuthError(wire::AuthErrorDetail::RUN_LIMIT, "TooManyFacts");
+                           }
+                         }
+                         return true;
+                       }));
     }
     bool grew = false;
     for (auto& [origin, set] : fresh) {
@@ -122,8 +123,7 @@ Status World::Run(const RunLimits& limits) {
 Status World::ForEachMatch(const Rule& rule, const TrustedOrigins& trusted,
                            const MatchVisitor& visit) const {
   // Candidate facts per body predicate, already filtered by origin, name and arity.
-  std::vector<std::vector<std::pair<const Origin*, const Predicate*>>> candidates(
-      rule.body.size());
+  std::vector<std::vector<std::pair<const Origin*, const Predicate*>>> candidates(rule.body.size());
   for (size_t i = 0; i < rule.body.size(); ++i) {
     const Predicate& pattern = rule.body[i];
     for (const auto& [origin, set] : facts_) {
@@ -176,23 +176,23 @@ StatusOr<bool> World::ExpressionsHold(const Rule& rule, const Bindings& bindings
 
 StatusOr<bool> World::QueryMatches(const Rule& query, const TrustedOrigins& trusted) const {
   bool found = false;
-  RETURN_IF_ERROR(ForEachMatch(query, trusted,
-                               [&](const Bindings& bindings, const Origin&) -> StatusOr<bool> {
-                                 ASSIGN_OR_RETURN(found, ExpressionsHold(query, bindings));
-                                 return !found;
-                               }));
+  RETURN_IF_ERROR(
+      ForEachMatch(query, trusted, [&](const Bindings& bindings, const Origin&) -> StatusOr<bool> {
+        ASSIGN_OR_RETURN(found, ExpressionsHold(query, bindings));
+        return !found;
+      }));
   return found;
 }
 
 StatusOr<bool> World::QueryMatchesAll(const Rule& query, const TrustedOrigins& trusted) const {
   bool any = false;
   bool all = true;
-  RETURN_IF_ERROR(ForEachMatch(query, trusted,
-                               [&](const Bindings& bindings, const Origin&) -> StatusOr<bool> {
-                                 any = true;
-                                 ASSIGN_OR_RETURN(all, ExpressionsHold(query, bindings));
-                                 return all;
-                               }));
+  RETURN_IF_ERROR(
+      ForEachMatch(query, trusted, [&](const Bindings& bindings, const Origin&) -> StatusOr<bool> {
+        any = true;
+        ASSIGN_OR_RETURN(all, ExpressionsHold(query, bindings));
+        return all;
+      }));
   return any && all;
 }
 
