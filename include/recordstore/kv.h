@@ -66,7 +66,7 @@ struct RangeOptions {
 
 struct RangeResult {
   std::vector<KeyValue> rows;
-  // True when the range may hold more rows than returned (a limit or byte target stopped the
+  // True when the range holds more rows than returned (a limit or byte target stopped the
   // read). Continue from the last row's key with an exclusive endpoint.
   bool more = false;
 };
@@ -187,6 +187,42 @@ class Transaction {
   virtual void Cancel() = 0;
 
   virtual void SetOptions(const TransactionOptions& options) = 0;
+};
+
+// Streams a range through a transaction in batches (successive GetRange calls that resume
+// after the last row), so a long scan holds one batch in memory and the first rows arrive
+// early. Batches start at `first_batch_rows` and double up to `max_batch_rows`, like FDB's
+// iterator streaming mode. The conflict range grows with what has been read.
+//
+// REQUIRES: `txn` outlives the reader. Not thread-safe.
+struct RangeBatching {
+  int first_batch_rows = 64;
+  int max_batch_rows = 8192;
+};
+
+class RangeReader {
+ public:
+  // `options.limit` bounds the total rows streamed; `options.target_bytes` applies per batch.
+  RangeReader(Transaction& txn, RangeEndpoint begin, RangeEndpoint end, RangeOptions options = {},
+              RangeBatching batching = {});
+
+  // The next row, or nullptr at the end of the range (or the limit). The row stays valid
+  // until the next call.
+  StatusOr<const KeyValue*> Next();
+  int batches_fetched() const { return batches_fetched_; }
+
+ private:
+  Transaction& txn_;
+  RangeEndpoint begin_;
+  RangeEndpoint end_;
+  RangeOptions options_;
+  RangeBatching batching_;
+  int next_batch_rows_;
+  int64_t rows_returned_ = 0;
+  int batches_fetched_ = 0;
+  RangeResult batch_;
+  size_t position_ = 0;
+  bool exhausted_ = false;
 };
 
 struct DatabaseOptions {
