@@ -21,13 +21,17 @@ constexpr uint32_t kMinThirdPartyVersion = 5;
 
 std::string Le32(uint32_t value) {
   std::string out(4, '\0');
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  for (int i = 0; i < 4; ++i) {
+    out[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  }
   return out;
 }
 
 std::string BlockPayloadV0(const wire::SignedBlock& block) {
   std::string payload = block.block();
-  if (block.has_external_signature()) payload += block.external_signature().signature();
+  if (block.has_external_signature()) {
+    payload += block.external_signature().signature();
+  }
   payload += Le32(block.next_key().algorithm());
   payload += block.next_key().key();
   return payload;
@@ -133,15 +137,20 @@ Status VerifyChain(const wire::Biscuit& token, const PublicKey& root) {
 std::string Base64UrlEncode(std::string_view bytes) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<uint8_t>(bytes[k])); };
   std::string out;
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
-    for (int shift = 18; shift >= 0; shift -= 6) out += kAlphabet[(v >> shift) & 63];
+    uint32_t v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
+    for (int shift = 18; shift >= 0; shift -= 6) {
+      out += kAlphabet[(v >> shift) & 63];
+    }
   }
   if (i < bytes.size()) {
-    uint32_t v = uint8_t(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= uint8_t(bytes[i + 1]) << 8;
+    uint32_t v = byte(i) << 16;
+    if (i + 1 < bytes.size()) {
+      v |= byte(i + 1) << 8;
+    }
     out += kAlphabet[(v >> 18) & 63];
     out += kAlphabet[(v >> 12) & 63];
     out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
@@ -151,24 +160,27 @@ std::string Base64UrlEncode(std::string_view bytes) {
 }
 
 StatusOr<std::string> Base64UrlDecode(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  while (!text.empty() && text.back() == '=') {
+    text.remove_suffix(1);
+  }
   std::string out;
   uint32_t buffer = 0;
   int bits = 0;
   for (char c : text) {
     int v;
-    if (c >= 'A' && c <= 'Z')
+    if (c >= 'A' && c <= 'Z') {
       v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
+    } else if (c >= 'a' && c <= 'z') {
       v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
+    } else if (c >= '0' && c <= '9') {
       v = c - '0' + 52;
-    else if (c == '-')
+    } else if (c == '-') {
       v = 62;
-    else if (c == '_')
+    } else if (c == '_') {
       v = 63;
-    else
+    } else {
       return MakeAuthError(wire::AuthErrorDetail::FORMAT_DESERIALIZATION, "invalid base64url");
+    }
     buffer = (buffer << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -204,14 +216,18 @@ StatusOr<Biscuit> Biscuit::FromBytes(std::string_view bytes, const RootKeyProvid
 }
 
 StatusOr<Biscuit> Biscuit::FromBase64(std::string_view text, const PublicKey& root) {
-  if (text.starts_with("biscuit:")) text.remove_prefix(8);
+  if (text.starts_with("biscuit:")) {
+    text.remove_prefix(8);
+  }
   ASSIGN_OR_RETURN(std::string bytes, Base64UrlDecode(text));
   return FromBytes(bytes, root);
 }
 
 StatusOr<Biscuit> Biscuit::VerifyAndDecode(wire::Biscuit token, const RootKeyProvider& root) {
   std::optional<uint32_t> key_id;
-  if (token.has_root_key_id()) key_id = token.root_key_id();
+  if (token.has_root_key_id()) {
+    key_id = token.root_key_id();
+  }
   ASSIGN_OR_RETURN(PublicKey root_key, root(key_id));
   RETURN_IF_ERROR(VerifyChain(token, root_key));
   Biscuit biscuit;
@@ -268,7 +284,9 @@ StatusOr<Biscuit> Biscuit::Mint(const KeyPair& root, std::string_view authority_
   wire::Block block = EncodeBlock(content, RequiredVersion(content, false), &symbols, &keys);
 
   Biscuit biscuit;
-  if (root_key_id.has_value()) biscuit.wire_.set_root_key_id(*root_key_id);
+  if (root_key_id.has_value()) {
+    biscuit.wire_.set_root_key_id(*root_key_id);
+  }
   wire::SignedBlock* authority = biscuit.wire_.mutable_authority();
   authority->set_block(block.SerializeAsString());
   *authority->mutable_next_key() = PublicKeyToWire(next.public_key());
@@ -281,13 +299,16 @@ StatusOr<Biscuit> Biscuit::Mint(const KeyPair& root, std::string_view authority_
 }
 
 StatusOr<Biscuit> Biscuit::Attenuate(std::string_view code) const {
-  if (sealed())
+  if (sealed()) {
     return MakeAuthError(wire::AuthErrorDetail::SEALED, "a sealed token cannot be attenuated");
+  }
   ASSIGN_OR_RETURN(BlockContent content, ParseBlock(code));
   SymbolTable symbols;
   PublicKeyTable keys;
   for (const TokenBlock& block : blocks_) {
-    if (block.external_key.has_value()) continue;
+    if (block.external_key.has_value()) {
+      continue;
+    }
     symbols.Append(block.symbols);
     keys.Append(block.public_keys);
   }
@@ -296,8 +317,9 @@ StatusOr<Biscuit> Biscuit::Attenuate(std::string_view code) const {
 }
 
 StatusOr<std::string> Biscuit::ThirdPartyRequest() const {
-  if (sealed())
+  if (sealed()) {
     return MakeAuthError(wire::AuthErrorDetail::SEALED, "a sealed token cannot be attenuated");
+  }
   wire::ThirdPartyBlockRequest request;
   request.set_previous_signature(LastBlock(wire_).signature());
   return request.SerializeAsString();
@@ -331,8 +353,9 @@ StatusOr<std::string> Biscuit::CreateThirdPartyBlock(std::string_view request_by
 }
 
 StatusOr<Biscuit> Biscuit::AppendThirdPartyBlock(std::string_view contents_bytes) const {
-  if (sealed())
+  if (sealed()) {
     return MakeAuthError(wire::AuthErrorDetail::SEALED, "a sealed token cannot be attenuated");
+  }
   wire::ThirdPartyBlockContents contents;
   if (contents_bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
       !contents.ParsePartialFromArray(contents_bytes.data(),
@@ -381,7 +404,9 @@ StatusOr<Biscuit> Biscuit::AppendSigned(std::string block,
 }
 
 StatusOr<Biscuit> Biscuit::Seal() const {
-  if (sealed()) return MakeAuthError(wire::AuthErrorDetail::SEALED, "the token is already sealed");
+  if (sealed()) {
+    return MakeAuthError(wire::AuthErrorDetail::SEALED, "the token is already sealed");
+  }
   const wire::SignedBlock& last = LastBlock(wire_);
   ASSIGN_OR_RETURN(KeyPair signer,
                    KeyPair::FromPrivate(static_cast<Algorithm>(last.next_key().algorithm()),
@@ -397,14 +422,18 @@ std::string Biscuit::ToBytes() const { return wire_.SerializeAsString(); }
 std::string Biscuit::ToBase64() const { return Base64UrlEncode(ToBytes()); }
 
 std::optional<uint32_t> Biscuit::root_key_id() const {
-  if (!wire_.has_root_key_id()) return std::nullopt;
+  if (!wire_.has_root_key_id()) {
+    return std::nullopt;
+  }
   return wire_.root_key_id();
 }
 
 std::vector<std::string> Biscuit::RevocationIds() const {
   std::vector<std::string> ids;
   ids.push_back(wire_.authority().signature());
-  for (const wire::SignedBlock& block : wire_.blocks()) ids.push_back(block.signature());
+  for (const wire::SignedBlock& block : wire_.blocks()) {
+    ids.push_back(block.signature());
+  }
   return ids;
 }
 
@@ -453,7 +482,9 @@ Status Authorizer::CheckBlockRules() const {
 
 void Authorizer::TakeSnapshot(const World& world) {
   for (const auto& [origin, facts] : world.facts()) {
-    for (const Predicate& fact : facts) snapshot_.facts[origin].insert(ToString(fact));
+    for (const Predicate& fact : facts) {
+      snapshot_.facts[origin].insert(ToString(fact));
+    }
   }
   for (size_t i = 0; i < token_blocks_.size(); ++i) {
     for (const Rule& rule : token_blocks_[i].content.rules) {
@@ -463,12 +494,15 @@ void Authorizer::TakeSnapshot(const World& world) {
       snapshot_.checks.emplace_back(i, ToString(check));
     }
   }
-  for (const Rule& rule : code_.rules)
+  for (const Rule& rule : code_.rules) {
     snapshot_.rules.emplace_back(kAuthorizerBlockId, ToString(rule));
+  }
   for (const Check& check : code_.checks) {
     snapshot_.checks.emplace_back(kAuthorizerBlockId, ToString(check));
   }
-  for (const Policy& policy : code_.policies) snapshot_.policies.push_back(ToString(policy));
+  for (const Policy& policy : code_.policies) {
+    snapshot_.policies.push_back(ToString(policy));
+  }
 }
 
 StatusOr<size_t> Authorizer::Authorize() {
@@ -482,14 +516,18 @@ StatusOr<size_t> Authorizer::Authorize() {
     }
   }
   World world(externs_);
-  for (const Predicate& fact : code_.facts) world.AddFact({kAuthorizerBlockId}, fact);
+  for (const Predicate& fact : code_.facts) {
+    world.AddFact({kAuthorizerBlockId}, fact);
+  }
   for (const Rule& rule : code_.rules) {
     world.AddRule(kAuthorizerBlockId, rule,
                   ComputeTrustedOrigins(rule.scopes, code_.scopes, kAuthorizerBlockId, keys));
   }
   for (size_t i = 0; i < token_blocks_.size(); ++i) {
     const BlockContent& block = token_blocks_[i].content;
-    for (const Predicate& fact : block.facts) world.AddFact({i}, fact);
+    for (const Predicate& fact : block.facts) {
+      world.AddFact({i}, fact);
+    }
     for (const Rule& rule : block.rules) {
       world.AddRule(i, rule, ComputeTrustedOrigins(rule.scopes, block.scopes, i, keys));
     }
@@ -505,7 +543,9 @@ StatusOr<size_t> Authorizer::Authorize() {
       TrustedOrigins trusted = ComputeTrustedOrigins(query.scopes, block_scopes, block_id, keys);
       ASSIGN_OR_RETURN(bool matched, match_all ? world.QueryMatchesAll(query, trusted)
                                                : world.QueryMatches(query, trusted));
-      if (matched) return true;
+      if (matched) {
+        return true;
+      }
     }
     return false;
   };
@@ -541,9 +581,13 @@ StatusOr<size_t> Authorizer::Authorize() {
     const Policy& policy = code_.policies[k];
     ASSIGN_OR_RETURN(bool matched,
                      any_query(policy.queries, code_.scopes, kAuthorizerBlockId, false));
-    if (!matched) continue;
+    if (!matched) {
+      continue;
+    }
     bool allow = policy.kind == Policy::Kind::kAllow;
-    if (allow && detail.failed_checks().empty()) return k;
+    if (allow && detail.failed_checks().empty()) {
+      return k;
+    }
     detail.set_kind(wire::AuthErrorDetail::UNAUTHORIZED);
     detail.set_policy_is_allow(allow);
     detail.set_policy_index(static_cast<uint32_t>(k));

@@ -87,7 +87,9 @@ const std::set<std::string>& ExpectedFailures() {
 }
 
 uint64_t OriginId(const Value& value) {
-  if (value.kind_case() == Value::kNullValue) return kAuthorizerBlockId;
+  if (value.kind_case() == Value::kNullValue) {
+    return kAuthorizerBlockId;
+  }
   double number = value.number_value();
   return number >= 1.8e19 ? kAuthorizerBlockId : static_cast<uint64_t>(number);
 }
@@ -120,9 +122,13 @@ void CompareFailedChecks(const ListValue& expected, const wire::AuthErrorDetail&
   }
   if (want != got) {
     std::string message = "failed checks differ; expected:";
-    for (const auto& w : want) message += "\n    " + w;
+    for (const auto& w : want) {
+      message += "\n    " + w;
+    }
     message += "\n  got:";
-    for (const auto& g : got) message += "\n    " + g;
+    for (const auto& g : got) {
+      message += "\n    " + g;
+    }
     problems->push_back(message);
   }
 }
@@ -176,7 +182,9 @@ void CompareError(const Struct& expected_err, const Status& status,
   } else if (err.contains("FailedLogic")) {
     const auto& logic = err.at("FailedLogic").struct_value().fields();
     if (logic.contains("Unauthorized")) {
-      if (!want_kind(wire::AuthErrorDetail::UNAUTHORIZED)) return;
+      if (!want_kind(wire::AuthErrorDetail::UNAUTHORIZED)) {
+        return;
+      }
       const auto& unauthorized = logic.at("Unauthorized").struct_value().fields();
       const auto& policy = unauthorized.at("policy").struct_value().fields();
       bool allow = policy.contains("Allow");
@@ -186,12 +194,16 @@ void CompareError(const Struct& expected_err, const Status& status,
       }
       CompareFailedChecks(unauthorized.at("checks").list_value(), *detail, problems);
     } else if (logic.contains("NoMatchingPolicy")) {
-      if (!want_kind(wire::AuthErrorDetail::NO_MATCHING_POLICY)) return;
+      if (!want_kind(wire::AuthErrorDetail::NO_MATCHING_POLICY)) {
+        return;
+      }
       CompareFailedChecks(
           logic.at("NoMatchingPolicy").struct_value().fields().at("checks").list_value(), *detail,
           problems);
     } else if (logic.contains("InvalidBlockRule")) {
-      if (!want_kind(wire::AuthErrorDetail::INVALID_BLOCK_RULE)) return;
+      if (!want_kind(wire::AuthErrorDetail::INVALID_BLOCK_RULE)) {
+        return;
+      }
       // The reference implementation reports block id 0 whatever the block; we report the
       // real block, so only the rule text is compared.
       const auto& values = logic.at("InvalidBlockRule").list_value().values();
@@ -213,7 +225,9 @@ void CompareWorld(const Struct& expected, const WorldSnapshot& actual,
   for (const Value& group : fields.at("facts").list_value().values()) {
     const auto& g = group.struct_value().fields();
     Origin origin;
-    for (const Value& id : g.at("origin").list_value().values()) origin.push_back(OriginId(id));
+    for (const Value& id : g.at("origin").list_value().values()) {
+      origin.push_back(OriginId(id));
+    }
     std::sort(origin.begin(), origin.end());
     for (const Value& fact : g.at("facts").list_value().values()) {
       want_facts[origin].insert(fact.string_value());
@@ -223,8 +237,12 @@ void CompareWorld(const Struct& expected, const WorldSnapshot& actual,
     std::string message = "facts differ; got:";
     for (const auto& [origin, facts] : actual.facts) {
       message += "\n  origin";
-      for (uint64_t id : origin) message.append(" ").append(std::to_string(id));
-      for (const auto& f : facts) message.append("\n    ").append(f);
+      for (uint64_t id : origin) {
+        message.append(" ").append(std::to_string(id));
+      }
+      for (const auto& f : facts) {
+        message.append("\n    ").append(f);
+      }
     }
     problems->push_back(message);
   }
@@ -243,7 +261,9 @@ void CompareWorld(const Struct& expected, const WorldSnapshot& actual,
   };
   auto describe = [](const std::multiset<std::pair<uint64_t, std::string>>& items) {
     std::string out;
-    for (const auto& [origin, text] : items) out += "\n    " + std::to_string(origin) + ": " + text;
+    for (const auto& [origin, text] : items) {
+      out += "\n    " + std::to_string(origin) + ": " + text;
+    }
     return out;
   };
   auto want_rules = tagged(fields.at("rules").list_value(), "rules");
@@ -260,13 +280,17 @@ void CompareWorld(const Struct& expected, const WorldSnapshot& actual,
   for (const Value& p : fields.at("policies").list_value().values()) {
     want_policies.push_back(p.string_value());
   }
-  if (want_policies != actual.policies) problems->push_back("policies differ");
+  if (want_policies != actual.policies) {
+    problems->push_back("policies differ");
+  }
 }
 
 // Host function for test035: `x.extern::test()` returns x, `a.extern::test(b)` says whether
 // two strings are equal.
 StatusOr<Term> ExternTest(const Term& left, const Term* right) {
-  if (right == nullptr) return left;
+  if (right == nullptr) {
+    return left;
+  }
   if (left.kind == TermKind::kString && right->kind == TermKind::kString) {
     return Term::String(left.text == right->text ? "equal strings" : "different strings");
   }
@@ -279,7 +303,9 @@ std::vector<std::string> RunCase(const Case& c) {
   const auto& expected = c.expected->fields();
   const std::string root_hex = Samples().fields().at("root_public_key").string_value();
   auto root_bytes = HexDecode(root_hex);
-  if (!root_bytes.ok()) return {"bad root key in samples.json"};
+  if (!root_bytes.ok()) {
+    return {"bad root key in samples.json"};
+  }
   PublicKey root{Algorithm::kEd25519, *root_bytes};
 
   const auto& result = expected.at("result").struct_value().fields();
@@ -287,10 +313,14 @@ std::vector<std::string> RunCase(const Case& c) {
   StatusOr<Biscuit> token =
       Biscuit::FromBytes(ReadFile(std::string(RS_AUTH_TESTDATA) + "/" + c.filename), root);
   if (!token.ok()) {
-    if (!result.contains("Err")) return {"token rejected: " + token.status().ToString()};
+    if (!result.contains("Err")) {
+      return {"token rejected: " + token.status().ToString()};
+    }
     CompareError(result.at("Err").struct_value(), token.status(), &problems);
   } else {
-    for (const std::string& id : token->RevocationIds()) revocation_ids.push_back(HexEncode(id));
+    for (const std::string& id : token->RevocationIds()) {
+      revocation_ids.push_back(HexEncode(id));
+    }
     Authorizer authorizer;
     authorizer.SetToken(*token);
     authorizer.RegisterExtern("test", ExternTest);
@@ -298,7 +328,9 @@ std::vector<std::string> RunCase(const Case& c) {
     // semantics, not speed.
     authorizer.SetLimits(RunLimits{.max_time = std::chrono::seconds(5)});
     Status added = authorizer.AddCode(expected.at("authorizer_code").string_value());
-    if (!added.ok()) return {"authorizer code rejected: " + added.ToString()};
+    if (!added.ok()) {
+      return {"authorizer code rejected: " + added.ToString()};
+    }
     StatusOr<size_t> outcome = authorizer.Authorize();
     if (result.contains("Ok")) {
       if (!outcome.ok()) {
@@ -319,7 +351,9 @@ std::vector<std::string> RunCase(const Case& c) {
   for (const Value& id : expected.at("revocation_ids").list_value().values()) {
     want_ids.push_back(id.string_value());
   }
-  if (want_ids != revocation_ids) problems.push_back("revocation ids differ");
+  if (want_ids != revocation_ids) {
+    problems.push_back("revocation ids differ");
+  }
   return problems;
 }
 
@@ -329,7 +363,9 @@ TEST_P(BiscuitSamplesTest, MatchesSample) {
   const Case& c = GetParam();
   std::vector<std::string> problems = RunCase(c);
   std::string report;
-  for (const auto& p : problems) report += "\n  " + p;
+  for (const auto& p : problems) {
+    report += "\n  " + p;
+  }
   if (ExpectedFailures().contains(c.name)) {
     EXPECT_FALSE(problems.empty()) << c.name << " now passes: remove it from ExpectedFailures()";
   } else {
@@ -356,7 +392,9 @@ TEST(BiscuitSampleTokens, BlocksDecodeAndPrintAsListed) {
     SCOPED_TRACE(filename);
     StatusOr<Biscuit> token =
         Biscuit::FromBytes(ReadFile(std::string(RS_AUTH_TESTDATA) + "/" + filename), root);
-    if (!token.ok()) continue;
+    if (!token.ok()) {
+      continue;
+    }
     ++verified;
     const auto& blocks = fields.at("token").list_value().values();
     ASSERT_EQ(token->blocks().size(), static_cast<size_t>(blocks.size()));
@@ -377,7 +415,9 @@ TEST(BiscuitSampleTokens, BlocksDecodeAndPrintAsListed) {
         keys.push_back(k.string_value());
       }
       std::vector<std::string> got_keys;
-      for (const PublicKey& k : got.public_keys) got_keys.push_back(k.ToString());
+      for (const PublicKey& k : got.public_keys) {
+        got_keys.push_back(k.ToString());
+      }
       EXPECT_EQ(got_keys, keys);
       const Value& external = want.at("external_key");
       if (external.kind_case() == Value::kNullValue) {
@@ -408,7 +448,9 @@ TEST(BiscuitSamplesCoverage, EveryValidationIsRun) {
   EXPECT_EQ(Samples().fields().at("testcases").list_value().values_size(), 38);
   EXPECT_EQ(AllCases().size(), 50u);
   size_t passing = 0;
-  for (const Case& c : AllCases()) passing += RunCase(c).empty();
+  for (const Case& c : AllCases()) {
+    passing += RunCase(c).empty();
+  }
   EXPECT_EQ(passing, AllCases().size() - ExpectedFailures().size());
   std::cout << "Biscuit samples passing: " << passing << "/" << AllCases().size() << "\n";
 }

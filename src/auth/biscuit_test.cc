@@ -27,7 +27,9 @@ StatusOr<size_t> AuthorizeWith(const Biscuit& token, const std::string& authoriz
   authorizer.SetToken(token);
   authorizer.SetLimits(RunLimits{.max_time = std::chrono::seconds(5)});
   Status added = authorizer.AddCode(authorizer_code);
-  if (!added.ok()) return added;
+  if (!added.ok()) {
+    return added;
+  }
   return authorizer.Authorize();
 }
 
@@ -228,8 +230,12 @@ TEST(TokenFormatTest, RootKeyIsChosenByItsId) {
   auto token = Biscuit::Mint(second, "user(\"alice\");", 2);
   ASSERT_TRUE(token.ok());
   RootKeyProvider provider = [&](std::optional<uint32_t> id) -> StatusOr<PublicKey> {
-    if (id == 1u) return first.public_key();
-    if (id == 2u) return second.public_key();
+    if (id == 1u) {
+      return first.public_key();
+    }
+    if (id == 2u) {
+      return second.public_key();
+    }
     return MakeError(ErrorCode::kNotFound, "unknown root key id");
   };
   EXPECT_TRUE(Biscuit::FromBytes(token->ToBytes(), provider).ok());
@@ -259,7 +265,9 @@ TEST(TokenFormatTest, CorruptedSampleTokensNeverCrash) {
       std::string corrupted = bytes;
       corrupted[i] = static_cast<char>(corrupted[i] ^ flip);
       auto parsed = Biscuit::FromBytes(corrupted, *root);
-      if (parsed.ok()) continue;  // a flip in an unsigned field can leave a valid token
+      if (parsed.ok()) {
+        continue;  // a flip in an unsigned field can leave a valid token
+      }
       EXPECT_TRUE(GetAuthErrorDetail(parsed.status()).has_value()) << parsed.status();
     }
   }

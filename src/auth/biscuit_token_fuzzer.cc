@@ -21,7 +21,9 @@ namespace recordstore::auth {
 namespace {
 
 void Require(bool condition, const char* what) {
-  if (condition) return;
+  if (condition) {
+    return;
+  }
   std::fprintf(stderr, "biscuit token fuzzer: %s\n", what);
   std::abort();
 }

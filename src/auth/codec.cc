@@ -59,7 +59,9 @@ class Decoder {
         std::vector<Term> items;
         for (const wire::Term& item : term.array().items()) {
           ASSIGN_OR_RETURN(Term t, DecodeTerm(item));
-          if (t.kind == TermKind::kVariable) return Malformed("arrays cannot contain variables");
+          if (t.kind == TermKind::kVariable) {
+            return Malformed("arrays cannot contain variables");
+          }
           items.push_back(std::move(t));
         }
         return Term::Array(std::move(items));
@@ -77,7 +79,9 @@ class Decoder {
             return Malformed("map key without content");
           }
           ASSIGN_OR_RETURN(Term value, DecodeTerm(entry.value()));
-          if (value.kind == TermKind::kVariable) return Malformed("maps cannot hold variables");
+          if (value.kind == TermKind::kVariable) {
+            return Malformed("maps cannot hold variables");
+          }
           entries.emplace_back(std::move(key), std::move(value));
         }
         return Term::Map(std::move(entries));
@@ -112,7 +116,9 @@ class Decoder {
           decoded.kind = Op::Kind::kUnary;
           decoded.unary = static_cast<UnaryKind>(op.unary().kind());
           if (decoded.unary == UnaryKind::kFfi) {
-            if (!op.unary().has_ffi_name()) return Malformed("extern call without a name");
+            if (!op.unary().has_ffi_name()) {
+              return Malformed("extern call without a name");
+            }
             ASSIGN_OR_RETURN(decoded.ffi_name, symbols_.Lookup(op.unary().ffi_name()));
           }
           break;
@@ -121,7 +127,9 @@ class Decoder {
           decoded.kind = Op::Kind::kBinary;
           decoded.binary = static_cast<BinaryKind>(op.binary().kind());
           if (decoded.binary == BinaryKind::kFfi) {
-            if (!op.binary().has_ffi_name()) return Malformed("extern call without a name");
+            if (!op.binary().has_ffi_name()) {
+              return Malformed("extern call without a name");
+            }
             ASSIGN_OR_RETURN(decoded.ffi_name, symbols_.Lookup(op.binary().ffi_name()));
           }
           break;
@@ -211,11 +219,15 @@ class Encoder {
         out->mutable_null();
         break;
       case TermKind::kSet:
-        for (const Term& item : term.items) EncodeTerm(item, out->mutable_set()->add_items());
+        for (const Term& item : term.items) {
+          EncodeTerm(item, out->mutable_set()->add_items());
+        }
         out->mutable_set();
         break;
       case TermKind::kArray:
-        for (const Term& item : term.items) EncodeTerm(item, out->mutable_array()->add_items());
+        for (const Term& item : term.items) {
+          EncodeTerm(item, out->mutable_array()->add_items());
+        }
         out->mutable_array();
         break;
       case TermKind::kMap:
@@ -236,7 +248,9 @@ class Encoder {
 
   void EncodePredicate(const Predicate& predicate, wire::Predicate* out) {
     out->set_name(symbols_->Intern(predicate.name));
-    for (const Term& term : predicate.terms) EncodeTerm(term, out->add_terms());
+    for (const Term& term : predicate.terms) {
+      EncodeTerm(term, out->add_terms());
+    }
   }
 
   void EncodeOps(const std::vector<Op>& ops, google::protobuf::RepeatedPtrField<wire::Op>* out) {
@@ -288,7 +302,9 @@ class Encoder {
 
   void EncodeRule(const Rule& rule, wire::Rule* out) {
     EncodePredicate(rule.head, out->mutable_head());
-    for (const Predicate& p : rule.body) EncodePredicate(p, out->add_body());
+    for (const Predicate& p : rule.body) {
+      EncodePredicate(p, out->add_body());
+    }
     for (const Expression& e : rule.expressions) {
       EncodeOps(e, out->add_expressions()->mutable_ops());
     }
@@ -303,7 +319,9 @@ class Encoder {
 }  // namespace
 
 StatusOr<std::string> SymbolTable::Lookup(uint64_t index) const {
-  if (index < kDefaultSymbols.size()) return std::string(kDefaultSymbols[index]);
+  if (index < kDefaultSymbols.size()) {
+    return std::string(kDefaultSymbols[index]);
+  }
   if (index >= kFirstCustomIndex && index - kFirstCustomIndex < custom_.size()) {
     return custom_[index - kFirstCustomIndex];
   }
@@ -312,10 +330,14 @@ StatusOr<std::string> SymbolTable::Lookup(uint64_t index) const {
 
 uint64_t SymbolTable::Intern(std::string_view symbol) {
   for (size_t i = 0; i < kDefaultSymbols.size(); ++i) {
-    if (kDefaultSymbols[i] == symbol) return i;
+    if (kDefaultSymbols[i] == symbol) {
+      return i;
+    }
   }
   for (size_t i = 0; i < custom_.size(); ++i) {
-    if (custom_[i] == symbol) return kFirstCustomIndex + i;
+    if (custom_[i] == symbol) {
+      return kFirstCustomIndex + i;
+    }
   }
   custom_.emplace_back(symbol);
   return kFirstCustomIndex + custom_.size() - 1;
@@ -334,7 +356,9 @@ StatusOr<PublicKey> PublicKeyTable::Lookup(int64_t index) const {
 
 int64_t PublicKeyTable::Intern(const PublicKey& key) {
   for (size_t i = 0; i < keys_.size(); ++i) {
-    if (keys_[i] == key) return static_cast<int64_t>(i);
+    if (keys_[i] == key) {
+      return static_cast<int64_t>(i);
+    }
   }
   keys_.push_back(key);
   return static_cast<int64_t>(keys_.size() - 1);
@@ -369,7 +393,9 @@ StatusOr<BlockContent> DecodeBlock(const wire::Block& block, const SymbolTable& 
   for (const wire::Fact& fact : block.facts()) {
     ASSIGN_OR_RETURN(Predicate p, decoder.DecodePredicate(fact.predicate()));
     for (const Term& t : p.terms) {
-      if (!t.IsGround()) return Malformed("facts cannot contain variables");
+      if (!t.IsGround()) {
+        return Malformed("facts cannot contain variables");
+      }
     }
     content.facts.push_back(std::move(p));
   }
@@ -380,7 +406,9 @@ StatusOr<BlockContent> DecodeBlock(const wire::Block& block, const SymbolTable& 
   for (const wire::Check& check : block.checks()) {
     // An unknown kind lands in the unknown fields (proto2); reading it as the default
     // `check if` would silently weaken the check.
-    if (!check.unknown_fields().empty()) return Malformed("unknown check kind");
+    if (!check.unknown_fields().empty()) {
+      return Malformed("unknown check kind");
+    }
     Check c;
     switch (check.kind()) {
       case wire::Check::IF:
@@ -417,12 +445,16 @@ wire::Block EncodeBlock(const BlockContent& content, uint32_t version, SymbolTab
   const size_t first_key = keys->keys().size();
   Encoder encoder(symbols, keys);
   wire::Block block;
-  if (!content.context.empty()) block.set_context(content.context);
+  if (!content.context.empty()) {
+    block.set_context(content.context);
+  }
   block.set_version(version);
   for (const Predicate& fact : content.facts) {
     encoder.EncodePredicate(fact, block.add_facts()->mutable_predicate());
   }
-  for (const Rule& rule : content.rules) encoder.EncodeRule(rule, block.add_rules());
+  for (const Rule& rule : content.rules) {
+    encoder.EncodeRule(rule, block.add_rules());
+  }
   for (const Check& check : content.checks) {
     wire::Check* encoded = block.add_checks();
     switch (check.kind) {
@@ -436,7 +468,9 @@ wire::Block EncodeBlock(const BlockContent& content, uint32_t version, SymbolTab
         encoded->set_kind(wire::Check::REJECT);
         break;
     }
-    for (const Rule& query : check.queries) encoder.EncodeRule(query, encoded->add_queries());
+    for (const Rule& query : check.queries) {
+      encoder.EncodeRule(query, encoded->add_queries());
+    }
   }
   encoder.EncodeScopes(content.scopes, block.mutable_scopes());
   for (size_t i = first_symbol; i < symbols->custom().size(); ++i) {

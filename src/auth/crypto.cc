@@ -50,14 +50,20 @@ Status OpenSslError(std::string_view what) {
 
 StatusOr<std::shared_ptr<EVP_PKEY>> LoadPublic(const PublicKey& key) {
   if (key.algorithm == Algorithm::kEd25519) {
-    if (key.bytes.size() != kEd25519KeySize) return KeyError("ed25519 public key is not 32 bytes");
+    if (key.bytes.size() != kEd25519KeySize) {
+      return KeyError("ed25519 public key is not 32 bytes");
+    }
     EVP_PKEY* pkey = EVP_PKEY_new_raw_public_key(
         EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(key.bytes.data()),
         key.bytes.size());
-    if (pkey == nullptr) return KeyError("invalid ed25519 public key");
+    if (pkey == nullptr) {
+      return KeyError("invalid ed25519 public key");
+    }
     return Own(pkey);
   }
-  if (key.algorithm != Algorithm::kSecp256r1) return KeyError("unknown key algorithm");
+  if (key.algorithm != Algorithm::kSecp256r1) {
+    return KeyError("unknown key algorithm");
+  }
   if (key.bytes.size() != kP256CompressedSize || (key.bytes[0] != 2 && key.bytes[0] != 3)) {
     return KeyError("secp256r1 public key is not a compressed SEC1 point");
   }
@@ -71,7 +77,9 @@ StatusOr<std::shared_ptr<EVP_PKEY>> LoadPublic(const PublicKey& key) {
   std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
   std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
       EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0) return OpenSslError("fromdata");
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0) {
+    return OpenSslError("fromdata");
+  }
   EVP_PKEY* pkey = nullptr;
   if (EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
     return KeyError("invalid secp256r1 public key");
@@ -85,7 +93,9 @@ StatusOr<PublicKey> ExtractPublic(Algorithm algorithm, EVP_PKEY* pkey) {
   if (algorithm == Algorithm::kEd25519) {
     unsigned char raw[kEd25519KeySize];
     size_t len = sizeof(raw);
-    if (EVP_PKEY_get_raw_public_key(pkey, raw, &len) <= 0) return OpenSslError("raw public key");
+    if (EVP_PKEY_get_raw_public_key(pkey, raw, &len) <= 0) {
+      return OpenSslError("raw public key");
+    }
     key.bytes.assign(reinterpret_cast<char*>(raw), len);
     return key;
   }
@@ -101,7 +111,9 @@ StatusOr<PublicKey> ExtractPublic(Algorithm algorithm, EVP_PKEY* pkey) {
     point[0] = static_cast<unsigned char>(2 | (point[len - 1] & 1));
     len = kP256CompressedSize;
   }
-  if (len != kP256CompressedSize) return OpenSslError("unexpected public point size");
+  if (len != kP256CompressedSize) {
+    return OpenSslError("unexpected public point size");
+  }
   key.bytes.assign(reinterpret_cast<char*>(point), len);
   return key;
 }
@@ -135,14 +147,18 @@ StatusOr<KeyPair> KeyPair::Generate(Algorithm algorithm) {
   EVP_PKEY* pkey = algorithm == Algorithm::kEd25519
                        ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
                        : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-  if (pkey == nullptr) return OpenSslError("key generation");
+  if (pkey == nullptr) {
+    return OpenSslError("key generation");
+  }
   std::shared_ptr<EVP_PKEY> owned = Own(pkey);
   ASSIGN_OR_RETURN(PublicKey public_key, ExtractPublic(algorithm, pkey));
   return KeyPair(std::move(owned), std::move(public_key));
 }
 
 StatusOr<KeyPair> KeyPair::FromPrivate(Algorithm algorithm, std::string_view private_bytes) {
-  if (private_bytes.size() != kP256ScalarSize) return KeyError("private key is not 32 bytes");
+  if (private_bytes.size() != kP256ScalarSize) {
+    return KeyError("private key is not 32 bytes");
+  }
   const auto* raw = reinterpret_cast<const unsigned char*>(private_bytes.data());
   EVP_PKEY* pkey = nullptr;
   if (algorithm == Algorithm::kEd25519) {
@@ -156,7 +172,9 @@ StatusOr<KeyPair> KeyPair::FromPrivate(Algorithm algorithm, std::string_view pri
     const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
     pkey = d2i_PrivateKey(EVP_PKEY_EC, nullptr, &cursor, static_cast<long>(der.size()));
   }
-  if (pkey == nullptr) return KeyError("invalid private key");
+  if (pkey == nullptr) {
+    return KeyError("invalid private key");
+  }
   std::shared_ptr<EVP_PKEY> owned = Own(pkey);
   ASSIGN_OR_RETURN(PublicKey public_key, ExtractPublic(algorithm, pkey));
   return KeyPair(std::move(owned), std::move(public_key));
@@ -171,7 +189,9 @@ std::string KeyPair::PrivateBytes() const {
     BIGNUM* bn = nullptr;
     EVP_PKEY_get_bn_param(key_.get(), OSSL_PKEY_PARAM_PRIV_KEY, &bn);
     std::unique_ptr<BIGNUM, BnFree> owned(bn);
-    if (bn != nullptr) BN_bn2binpad(bn, raw, sizeof(raw));
+    if (bn != nullptr) {
+      BN_bn2binpad(bn, raw, sizeof(raw));
+    }
   }
   return std::string(reinterpret_cast<char*>(raw), sizeof(raw));
 }
@@ -238,18 +258,28 @@ std::string HexEncode(std::string_view bytes) {
 
 StatusOr<std::string> HexDecode(std::string_view hex) {
   auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+      return c - 'A' + 10;
+    }
     return -1;
   };
-  if (hex.size() % 2 != 0) return MakeAuthError(wire::AuthErrorDetail::PARSE, "odd hex length");
+  if (hex.size() % 2 != 0) {
+    return MakeAuthError(wire::AuthErrorDetail::PARSE, "odd hex length");
+  }
   std::string out;
   out.reserve(hex.size() / 2);
   for (size_t i = 0; i < hex.size(); i += 2) {
     int hi = nibble(hex[i]);
     int lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return MakeAuthError(wire::AuthErrorDetail::PARSE, "invalid hex digit");
+    if (hi < 0 || lo < 0) {
+      return MakeAuthError(wire::AuthErrorDetail::PARSE, "invalid hex digit");
+    }
     out.push_back(static_cast<char>(hi * 16 + lo));
   }
   return out;

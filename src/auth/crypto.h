@@ -8,11 +8,11 @@
 #ifndef RECORDSTORE_AUTH_CRYPTO_H_
 #define RECORDSTORE_AUTH_CRYPTO_H_
 
-#include <compare>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "recordstore/status.h"
 
@@ -32,7 +32,10 @@ struct PublicKey {
   // Parses the text form; kInvalidArgument (PARSE) when malformed.
   static StatusOr<PublicKey> FromString(std::string_view text);
 
-  friend auto operator<=>(const PublicKey&, const PublicKey&) = default;
+  friend bool operator==(const PublicKey&, const PublicKey&) = default;
+  friend bool operator<(const PublicKey& a, const PublicKey& b) {
+    return std::tie(a.algorithm, a.bytes) < std::tie(b.algorithm, b.bytes);
+  }
 };
 
 class KeyPair {

@@ -14,8 +14,12 @@ std::strong_ordering CompareVectors(const std::vector<T>& a, const std::vector<T
 }
 
 void CollectVariables(const Term& term, std::set<std::string>* out) {
-  if (term.kind == TermKind::kVariable) out->insert(term.text);
-  for (const Term& item : term.items) CollectVariables(item, out);
+  if (term.kind == TermKind::kVariable) {
+    out->insert(term.text);
+  }
+  for (const Term& item : term.items) {
+    CollectVariables(item, out);
+  }
 }
 
 // Variables used by `ops` that are not parameters of an enclosing closure.
@@ -26,7 +30,9 @@ void CollectExpressionVariables(const std::vector<Op>& ops, const std::set<std::
       std::set<std::string> vars;
       CollectVariables(op.value, &vars);
       for (const std::string& v : vars) {
-        if (!params.contains(v)) out->insert(v);
+        if (!params.contains(v)) {
+          out->insert(v);
+        }
       }
     } else if (op.kind == Op::Kind::kClosure) {
       std::set<std::string> inner = params;
@@ -47,21 +53,29 @@ Status ValidateOps(const std::vector<Op>& ops) {
         ++depth;
         break;
       case Op::Kind::kUnary:
-        if (depth < 1) return malformed("unary operation without an operand");
+        if (depth < 1) {
+          return malformed("unary operation without an operand");
+        }
         break;
       case Op::Kind::kBinary:
-        if (depth < 2) return malformed("binary operation without two operands");
+        if (depth < 2) {
+          return malformed("binary operation without two operands");
+        }
         --depth;
         break;
       case Op::Kind::kClosure: {
         Status inner = ValidateOps(op.body);
-        if (!inner.ok()) return inner;
+        if (!inner.ok()) {
+          return inner;
+        }
         ++depth;
         break;
       }
     }
   }
-  if (depth != 1) return malformed("expression does not leave exactly one value");
+  if (depth != 1) {
+    return malformed("expression does not leave exactly one value");
+  }
   return Status();
 }
 
@@ -79,14 +93,22 @@ uint32_t OpsVersion(const std::vector<Op>& ops) {
   for (const Op& op : ops) {
     switch (op.kind) {
       case Op::Kind::kValue:
-        if (TermNeedsV33(op.value)) return 6;
+        if (TermNeedsV33(op.value)) {
+          return 6;
+        }
         break;
       case Op::Kind::kUnary:
-        if (op.unary == UnaryKind::kTypeOf || op.unary == UnaryKind::kFfi) return 6;
+        if (op.unary == UnaryKind::kTypeOf || op.unary == UnaryKind::kFfi) {
+          return 6;
+        }
         break;
       case Op::Kind::kBinary:
-        if (op.binary >= BinaryKind::kHeterogeneousEqual) return 6;
-        if (op.binary >= BinaryKind::kBitwiseAnd) version = 4;
+        if (op.binary >= BinaryKind::kHeterogeneousEqual) {
+          return 6;
+        }
+        if (op.binary >= BinaryKind::kBitwiseAnd) {
+          version = 4;
+        }
         break;
       case Op::Kind::kClosure:
         return 6;
@@ -100,23 +122,35 @@ uint32_t RuleVersion(const Rule& rule) {
   auto terms_v33 = [](const Predicate& p) {
     return std::any_of(p.terms.begin(), p.terms.end(), TermNeedsV33);
   };
-  if (terms_v33(rule.head) || std::any_of(rule.body.begin(), rule.body.end(), terms_v33)) return 6;
-  for (const Expression& e : rule.expressions) version = std::max(version, OpsVersion(e));
+  if (terms_v33(rule.head) || std::any_of(rule.body.begin(), rule.body.end(), terms_v33)) {
+    return 6;
+  }
+  for (const Expression& e : rule.expressions) {
+    version = std::max(version, OpsVersion(e));
+  }
   return version;
 }
 
 std::string QueryToString(const Rule& rule) {
   std::string out;
   auto append = [&out](const std::string& part) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty()) {
+      out += ", ";
+    }
     out += part;
   };
-  for (const Predicate& p : rule.body) append(ToString(p));
-  for (const Expression& e : rule.expressions) append(ToString(e));
+  for (const Predicate& p : rule.body) {
+    append(ToString(p));
+  }
+  for (const Expression& e : rule.expressions) {
+    append(ToString(e));
+  }
   if (!rule.scopes.empty()) {
     out += " trusting ";
     for (size_t i = 0; i < rule.scopes.size(); ++i) {
-      if (i > 0) out += ", ";
+      if (i > 0) {
+        out += ", ";
+      }
       out += ToString(rule.scopes[i]);
     }
   }
@@ -126,7 +160,9 @@ std::string QueryToString(const Rule& rule) {
 std::string QueriesToString(const std::vector<Rule>& queries) {
   std::string out;
   for (size_t i = 0; i < queries.size(); ++i) {
-    if (i > 0) out += " or ";
+    if (i > 0) {
+      out += " or ";
+    }
     out += QueryToString(queries[i]);
   }
   return out;
@@ -210,10 +246,10 @@ std::string OpsToString(const std::vector<Op>& ops) {
         std::string& s = stack.back();
         switch (op.unary) {
           case UnaryKind::kNegate:
-            s = "!" + s;
+            s.insert(0, "!");
             break;
           case UnaryKind::kParens:
-            s = "(" + s + ")";
+            s.insert(0, "(").append(")");
             break;
           case UnaryKind::kLength:
             s += ".length()";
@@ -238,7 +274,9 @@ std::string OpsToString(const std::vector<Op>& ops) {
         for (size_t i = 0; i < op.params.size(); ++i) {
           s += (i > 0 ? ", $" : "$") + op.params[i];
         }
-        if (!op.params.empty()) s += " -> ";
+        if (!op.params.empty()) {
+          s += " -> ";
+        }
         stack.push_back(s + OpsToString(op.body));
         break;
       }
@@ -306,7 +344,9 @@ Term Term::Map(std::vector<std::pair<Term, Term>> entries) {
   Term t;
   t.kind = TermKind::kMap;
   for (size_t i = 0; i < entries.size(); ++i) {
-    if (i + 1 < entries.size() && entries[i + 1].first == entries[i].first) continue;
+    if (i + 1 < entries.size() && entries[i + 1].first == entries[i].first) {
+      continue;
+    }
     t.items.push_back(std::move(entries[i].first));
     t.items.push_back(std::move(entries[i].second));
   }
@@ -314,12 +354,16 @@ Term Term::Map(std::vector<std::pair<Term, Term>> entries) {
 }
 
 bool Term::IsGround() const {
-  if (kind == TermKind::kVariable) return false;
+  if (kind == TermKind::kVariable) {
+    return false;
+  }
   return std::all_of(items.begin(), items.end(), [](const Term& t) { return t.IsGround(); });
 }
 
 std::strong_ordering operator<=>(const Term& a, const Term& b) {
-  if (a.kind != b.kind) return a.kind <=> b.kind;
+  if (a.kind != b.kind) {
+    return a.kind <=> b.kind;
+  }
   switch (a.kind) {
     case TermKind::kInteger:
     case TermKind::kBool:
@@ -345,25 +389,43 @@ Status ValidateExpression(const Expression& expression) { return ValidateOps(exp
 bool RuleVariablesAreBound(const Rule& rule) {
   std::set<std::string> bound;
   for (const Predicate& p : rule.body) {
-    for (const Term& t : p.terms) CollectVariables(t, &bound);
+    for (const Term& t : p.terms) {
+      CollectVariables(t, &bound);
+    }
   }
   std::set<std::string> used;
-  for (const Term& t : rule.head.terms) CollectVariables(t, &used);
-  for (const Expression& e : rule.expressions) CollectExpressionVariables(e, {}, &used);
+  for (const Term& t : rule.head.terms) {
+    CollectVariables(t, &used);
+  }
+  for (const Expression& e : rule.expressions) {
+    CollectExpressionVariables(e, {}, &used);
+  }
   return std::includes(bound.begin(), bound.end(), used.begin(), used.end());
 }
 
 uint32_t RequiredVersion(const BlockContent& content, bool has_external_signature) {
   uint32_t version = has_external_signature ? 5 : kMinDatalogVersion;
-  if (!content.scopes.empty()) version = std::max<uint32_t>(version, 4);
-  for (const Predicate& fact : content.facts) {
-    if (std::any_of(fact.terms.begin(), fact.terms.end(), TermNeedsV33)) return 6;
+  if (!content.scopes.empty()) {
+    version = std::max<uint32_t>(version, 4);
   }
-  for (const Rule& rule : content.rules) version = std::max(version, RuleVersion(rule));
+  for (const Predicate& fact : content.facts) {
+    if (std::any_of(fact.terms.begin(), fact.terms.end(), TermNeedsV33)) {
+      return 6;
+    }
+  }
+  for (const Rule& rule : content.rules) {
+    version = std::max(version, RuleVersion(rule));
+  }
   for (const Check& check : content.checks) {
-    if (check.kind == Check::Kind::kReject) return 6;
-    if (check.kind == Check::Kind::kAll) version = std::max<uint32_t>(version, 4);
-    for (const Rule& q : check.queries) version = std::max(version, RuleVersion(q));
+    if (check.kind == Check::Kind::kReject) {
+      return 6;
+    }
+    if (check.kind == Check::Kind::kAll) {
+      version = std::max<uint32_t>(version, 4);
+    }
+    for (const Rule& q : check.queries) {
+      version = std::max(version, RuleVersion(q));
+    }
   }
   return version;
 }
@@ -381,7 +443,9 @@ std::string FormatDate(uint64_t seconds) {
   int64_t mp = (5 * doy + 2) / 153;
   int64_t day = doy - (153 * mp + 2) / 5 + 1;
   int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  if (month <= 2) ++year;
+  if (month <= 2) {
+    ++year;
+  }
   char buf[64];
   snprintf(buf, sizeof(buf), "%04lld-%02lld-%02lldT%02llu:%02llu:%02lluZ",
            static_cast<long long>(year), static_cast<long long>(month), static_cast<long long>(day),
@@ -395,9 +459,13 @@ std::string ToString(const Term& term) {
   auto join = [](const std::vector<Term>& items, size_t begin, size_t step) {
     std::string out;
     for (size_t i = begin; i < items.size(); i += step) {
-      if (i > begin) out += ", ";
+      if (i > begin) {
+        out += ", ";
+      }
       out += ToString(items[i]);
-      if (step == 2) out += ": " + ToString(items[i + 1]);
+      if (step == 2) {
+        out += ": " + ToString(items[i + 1]);
+      }
     }
     return out;
   };
@@ -409,7 +477,9 @@ std::string ToString(const Term& term) {
     case TermKind::kString: {
       std::string out = "\"";
       for (char c : term.text) {
-        if (c == '"' || c == '\\') out += '\\';
+        if (c == '"' || c == '\\') {
+          out += '\\';
+        }
         out += c;
       }
       return out + "\"";
@@ -435,7 +505,9 @@ std::string ToString(const Term& term) {
 std::string ToString(const Predicate& predicate) {
   std::string out = predicate.name + "(";
   for (size_t i = 0; i < predicate.terms.size(); ++i) {
-    if (i > 0) out += ", ";
+    if (i > 0) {
+      out += ", ";
+    }
     out += ToString(predicate.terms[i]);
   }
   return out + ")";
@@ -476,15 +548,25 @@ std::string ToString(const BlockContent& content) {
   if (!content.scopes.empty()) {
     out += "trusting ";
     for (size_t i = 0; i < content.scopes.size(); ++i) {
-      if (i > 0) out += ", ";
+      if (i > 0) {
+        out += ", ";
+      }
       out += ToString(content.scopes[i]);
     }
     out += ";\n";
   }
-  for (const Predicate& fact : content.facts) out += ToString(fact) + ";\n";
-  for (const Rule& rule : content.rules) out += ToString(rule) + ";\n";
-  for (const Check& check : content.checks) out += ToString(check) + ";\n";
-  for (const Policy& policy : content.policies) out += ToString(policy) + ";\n";
+  for (const Predicate& fact : content.facts) {
+    out += ToString(fact) + ";\n";
+  }
+  for (const Rule& rule : content.rules) {
+    out += ToString(rule) + ";\n";
+  }
+  for (const Check& check : content.checks) {
+    out += ToString(check) + ";\n";
+  }
+  for (const Policy& policy : content.policies) {
+    out += ToString(policy) + ";\n";
+  }
   return out;
 }
 

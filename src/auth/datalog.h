@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "auth/crypto.h"
@@ -60,14 +61,17 @@ struct Term {
   bool IsGround() const;
 
   friend std::strong_ordering operator<=>(const Term& a, const Term& b);
-  friend bool operator==(const Term& a, const Term& b) { return (a <=> b) == 0; }
+  friend bool operator==(const Term& a, const Term& b) { return std::is_eq(a <=> b); }
 };
 
 struct Predicate {
   std::string name;
   std::vector<Term> terms;
 
-  friend auto operator<=>(const Predicate&, const Predicate&) = default;
+  friend bool operator==(const Predicate&, const Predicate&) = default;
+  friend bool operator<(const Predicate& a, const Predicate& b) {
+    return std::tie(a.name, a.terms) < std::tie(b.name, b.terms);
+  }
 };
 
 enum class UnaryKind : uint8_t { kNegate, kParens, kLength, kTypeOf, kFfi };

@@ -16,7 +16,9 @@
 namespace {
 
 void Require(bool condition, const char* what, std::string_view input) {
-  if (condition) return;
+  if (condition) {
+    return;
+  }
   std::fprintf(stderr, "datalog parser fuzzer: %s; input: %.*s\n", what,
                static_cast<int>(input.size()), input.data());
   std::abort();

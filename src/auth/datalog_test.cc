@@ -16,7 +16,9 @@ namespace {
 // Evaluates the single expression of `check if <expression>`.
 StatusOr<Term> Eval(const std::string& expression) {
   auto block = ParseBlock("check if " + expression + ";");
-  if (!block.ok()) return block.status();
+  if (!block.ok()) {
+    return block.status();
+  }
   const Rule& query = block->checks.at(0).queries.at(0);
   if (query.expressions.size() != 1) {
     return MakeError(ErrorCode::kInvalidArgument, "expected one expression");
@@ -143,7 +145,9 @@ std::string RunLimitDetail(const std::string& code, const RunLimits& limits) {
   Authorizer authorizer;
   authorizer.SetLimits(limits);
   Status added = authorizer.AddCode(code);
-  if (!added.ok()) return added.ToString();
+  if (!added.ok()) {
+    return added.ToString();
+  }
   auto result = authorizer.Authorize();
   auto detail = GetAuthErrorDetail(result.status());
   return detail.has_value() && detail->kind() == wire::AuthErrorDetail::RUN_LIMIT
@@ -154,7 +158,9 @@ std::string RunLimitDetail(const std::string& code, const RunLimits& limits) {
 TEST(DatalogEngineTest, RunLimitsStopRunawayRules) {
   // 40 values give 1600 pairs, beyond the default 1000 facts.
   std::string many;
-  for (int i = 0; i < 40; ++i) many += "n(" + std::to_string(i) + ");";
+  for (int i = 0; i < 40; ++i) {
+    many += "n(" + std::to_string(i) + ");";
+  }
   EXPECT_EQ(RunLimitDetail(many + "pair($x, $y) <- n($x), n($y); allow if true;",
                            RunLimits{.max_time = std::chrono::seconds(5)}),
             "TooManyFacts");
@@ -170,7 +176,9 @@ TEST(DatalogEngineTest, RunLimitsStopRunawayRules) {
 // must interrupt the enumeration itself, not wait for the round to finish.
 TEST(DatalogEngineTest, HugeJoinStopsAtTheTimeLimit) {
   std::string facts;
-  for (int i = 0; i < 30; ++i) facts += "n(" + std::to_string(i) + ");";
+  for (int i = 0; i < 30; ++i) {
+    facts += "n(" + std::to_string(i) + ");";
+  }
   auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(RunLimitDetail(facts + "r(1) <- n($a), n($b), n($c), n($d), n($e), n($f), "
                                    "$a + $b + $c + $d + $e + $f < 0; allow if true;",

@@ -22,8 +22,12 @@ ErrorCode TableCode(AuthErrorKind kind) {
 
 Status MakeAuthError(const wire::AuthErrorDetail& detail) {
   std::string message(wire::AuthErrorDetail::Kind_Name(detail.kind()));
-  if (detail.has_detail()) message.append(": ").append(detail.detail());
-  if (detail.has_rule()) message.append(": ").append(detail.rule());
+  if (detail.has_detail()) {
+    message.append(": ").append(detail.detail());
+  }
+  if (detail.has_rule()) {
+    message.append(": ").append(detail.rule());
+  }
   for (const auto& check : detail.failed_checks()) {
     message.append("; failed ").append(check.rule());
   }
@@ -40,11 +44,19 @@ Status MakeAuthError(AuthErrorKind kind, std::string_view detail) {
 }
 
 std::optional<wire::AuthErrorDetail> GetAuthErrorDetail(const Status& status) {
-  if (status.ok()) return std::nullopt;
+  if (status.ok()) {
+    return std::nullopt;
+  }
   auto payload = status.GetPayload(std::string(kDetailUrl));
-  if (!payload.has_value()) return std::nullopt;
+  if (!payload.has_value()) {
+    return std::nullopt;
+  }
   wire::AuthErrorDetail detail;
-  if (!detail.ParseFromString(std::string(*payload))) return std::nullopt;
+  std::string bytes;
+  absl::CopyCordToString(*payload, &bytes);
+  if (!detail.ParseFromString(bytes)) {
+    return std::nullopt;
+  }
   return detail;
 }
 

@@ -34,7 +34,9 @@ class Evaluator {
         case Op::Kind::kValue: {
           if (op.value.kind == TermKind::kVariable) {
             auto it = bindings_.find(op.value.text);
-            if (it == bindings_.end()) return ExecutionError("UnknownVariable");
+            if (it == bindings_.end()) {
+              return ExecutionError("UnknownVariable");
+            }
             stack.push_back(Value{it->second, nullptr});
           } else {
             stack.push_back(Value{op.value, nullptr});
@@ -45,17 +47,23 @@ class Evaluator {
           stack.push_back(Value{Term(), &op});
           break;
         case Op::Kind::kUnary: {
-          if (stack.empty()) return ExecutionError("InvalidStack");
+          if (stack.empty()) {
+            return ExecutionError("InvalidStack");
+          }
           Value& top = stack.back();
           if (top.closure != nullptr) {
-            if (op.unary != UnaryKind::kParens) return InvalidType();
+            if (op.unary != UnaryKind::kParens) {
+              return InvalidType();
+            }
             break;
           }
           ASSIGN_OR_RETURN(top.term, Unary(op, top.term));
           break;
         }
         case Op::Kind::kBinary: {
-          if (stack.size() < 2) return ExecutionError("InvalidStack");
+          if (stack.size() < 2) {
+            return ExecutionError("InvalidStack");
+          }
           Value right = std::move(stack.back());
           stack.pop_back();
           ASSIGN_OR_RETURN(Term result, Binary(op, stack.back(), right));
@@ -64,28 +72,42 @@ class Evaluator {
         }
       }
     }
-    if (stack.size() != 1) return ExecutionError("InvalidStack");
-    if (stack.back().closure != nullptr) return InvalidType();
+    if (stack.size() != 1) {
+      return ExecutionError("InvalidStack");
+    }
+    if (stack.back().closure != nullptr) {
+      return InvalidType();
+    }
     return std::move(stack.back().term);
   }
 
  private:
   // Calls `closure` with `args` bound to its parameters.
   StatusOr<Term> Call(const Op& closure, const std::vector<Term>& args) {
-    if (closure.params.size() != args.size()) return InvalidType();
-    for (const std::string& param : closure.params) {
-      if (bindings_.contains(param)) return ExecutionError("ShadowedVariable");
+    if (closure.params.size() != args.size()) {
+      return InvalidType();
     }
-    for (size_t i = 0; i < args.size(); ++i) bindings_[closure.params[i]] = args[i];
+    for (const std::string& param : closure.params) {
+      if (bindings_.contains(param)) {
+        return ExecutionError("ShadowedVariable");
+      }
+    }
+    for (size_t i = 0; i < args.size(); ++i) {
+      bindings_[closure.params[i]] = args[i];
+    }
     StatusOr<Term> result = Run(closure.body);
-    for (const std::string& param : closure.params) bindings_.erase(param);
+    for (const std::string& param : closure.params) {
+      bindings_.erase(param);
+    }
     return result;
   }
 
   StatusOr<Term> Unary(const Op& op, const Term& term) {
     switch (op.unary) {
       case UnaryKind::kNegate:
-        if (term.kind != TermKind::kBool) return InvalidType();
+        if (term.kind != TermKind::kBool) {
+          return InvalidType();
+        }
         return Term::Bool(!term.boolean());
       case UnaryKind::kParens:
         return term;
@@ -138,9 +160,13 @@ class Evaluator {
 
   StatusOr<Term> CallExtern(const std::string& name, const Term& left, const Term* right) {
     auto it = externs_.find(name);
-    if (it == externs_.end()) return ExecutionError("UndefinedExtern");
+    if (it == externs_.end()) {
+      return ExecutionError("UndefinedExtern");
+    }
     StatusOr<Term> result = it->second(left, right);
-    if (!result.ok()) return ExecutionError("ExternEvalError");
+    if (!result.ok()) {
+      return ExecutionError("ExternEvalError");
+    }
     return result;
   }
 
@@ -154,14 +180,20 @@ class Evaluator {
           return InvalidType();
         }
         bool is_and = op.binary == BinaryKind::kLazyAnd;
-        if (left.term.boolean() != is_and) return left.term;
+        if (left.term.boolean() != is_and) {
+          return left.term;
+        }
         ASSIGN_OR_RETURN(Term result, Call(*right.closure, {}));
-        if (result.kind != TermKind::kBool) return InvalidType();
+        if (result.kind != TermKind::kBool) {
+          return InvalidType();
+        }
         return result;
       }
       case BinaryKind::kAll:
       case BinaryKind::kAny: {
-        if (left.closure != nullptr || right.closure == nullptr) return InvalidType();
+        if (left.closure != nullptr || right.closure == nullptr) {
+          return InvalidType();
+        }
         bool is_all = op.binary == BinaryKind::kAll;
         std::vector<Term> elements;
         const Term& container = left.term;
@@ -176,15 +208,23 @@ class Evaluator {
         }
         for (const Term& element : elements) {
           ASSIGN_OR_RETURN(Term result, Call(*right.closure, {element}));
-          if (result.kind != TermKind::kBool) return InvalidType();
-          if (result.boolean() != is_all) return Term::Bool(!is_all);
+          if (result.kind != TermKind::kBool) {
+            return InvalidType();
+          }
+          if (result.boolean() != is_all) {
+            return Term::Bool(!is_all);
+          }
         }
         return Term::Bool(is_all);
       }
       case BinaryKind::kTryOr: {
-        if (left.closure == nullptr || right.closure != nullptr) return InvalidType();
+        if (left.closure == nullptr || right.closure != nullptr) {
+          return InvalidType();
+        }
         StatusOr<Term> result = Call(*left.closure, {});
-        if (result.ok()) return result;
+        if (result.ok()) {
+          return result;
+        }
         if (!HasAuthErrorKind(result.status(), wire::AuthErrorDetail::EXECUTION)) {
           return result.status();
         }
@@ -206,7 +246,9 @@ class Evaluator {
       default:
         break;
     }
-    if (left_value.closure != nullptr || right_value.closure != nullptr) return InvalidType();
+    if (left_value.closure != nullptr || right_value.closure != nullptr) {
+      return InvalidType();
+    }
     const Term& l = left_value.term;
     const Term& r = right_value.term;
     const bool ints = l.kind == TermKind::kInteger && r.kind == TermKind::kInteger;
@@ -218,22 +260,34 @@ class Evaluator {
     int64_t out = 0;
     switch (op.binary) {
       case BinaryKind::kLessThan:
-        if (ints || dates) return Term::Bool(l < r);
+        if (ints || dates) {
+          return Term::Bool(l < r);
+        }
         return InvalidType();
       case BinaryKind::kGreaterThan:
-        if (ints || dates) return Term::Bool(l > r);
+        if (ints || dates) {
+          return Term::Bool(l > r);
+        }
         return InvalidType();
       case BinaryKind::kLessOrEqual:
-        if (ints || dates) return Term::Bool(l <= r);
+        if (ints || dates) {
+          return Term::Bool(l <= r);
+        }
         return InvalidType();
       case BinaryKind::kGreaterOrEqual:
-        if (ints || dates) return Term::Bool(l >= r);
+        if (ints || dates) {
+          return Term::Bool(l >= r);
+        }
         return InvalidType();
       case BinaryKind::kEqual:
-        if (l.kind != r.kind) return InvalidType();
+        if (l.kind != r.kind) {
+          return InvalidType();
+        }
         return Term::Bool(l == r);
       case BinaryKind::kNotEqual:
-        if (l.kind != r.kind) return InvalidType();
+        if (l.kind != r.kind) {
+          return InvalidType();
+        }
         return Term::Bool(l != r);
       case BinaryKind::kHeterogeneousEqual:
         return Term::Bool(l == r);
@@ -242,54 +296,86 @@ class Evaluator {
       case BinaryKind::kContains:
         return Contains(l, r);
       case BinaryKind::kPrefix:
-        if (strings) return Term::Bool(l.text.starts_with(r.text));
+        if (strings) {
+          return Term::Bool(l.text.starts_with(r.text));
+        }
         if (arrays) {
           return Term::Bool(r.items.size() <= l.items.size() &&
                             std::equal(r.items.begin(), r.items.end(), l.items.begin()));
         }
         return InvalidType();
       case BinaryKind::kSuffix:
-        if (strings) return Term::Bool(l.text.ends_with(r.text));
+        if (strings) {
+          return Term::Bool(l.text.ends_with(r.text));
+        }
         if (arrays) {
           return Term::Bool(r.items.size() <= l.items.size() &&
                             std::equal(r.items.rbegin(), r.items.rend(), l.items.rbegin()));
         }
         return InvalidType();
       case BinaryKind::kRegex: {
-        if (!strings) return InvalidType();
+        if (!strings) {
+          return InvalidType();
+        }
         RE2 regex(re2::StringPiece(r.text.data(), r.text.size()), RE2::Quiet);
-        if (!regex.ok()) return ExecutionError("InvalidRegex");
+        if (!regex.ok()) {
+          return ExecutionError("InvalidRegex");
+        }
         return Term::Bool(RE2::PartialMatch(re2::StringPiece(l.text.data(), l.text.size()), regex));
       }
       case BinaryKind::kAdd:
-        if (strings) return Term::String(l.text + r.text);
-        if (!ints) return InvalidType();
-        if (__builtin_add_overflow(l.number, r.number, &out)) return ExecutionError("Overflow");
+        if (strings) {
+          return Term::String(l.text + r.text);
+        }
+        if (!ints) {
+          return InvalidType();
+        }
+        if (__builtin_add_overflow(l.number, r.number, &out)) {
+          return ExecutionError("Overflow");
+        }
         return Term::Integer(out);
       case BinaryKind::kSub:
-        if (!ints) return InvalidType();
-        if (__builtin_sub_overflow(l.number, r.number, &out)) return ExecutionError("Overflow");
+        if (!ints) {
+          return InvalidType();
+        }
+        if (__builtin_sub_overflow(l.number, r.number, &out)) {
+          return ExecutionError("Overflow");
+        }
         return Term::Integer(out);
       case BinaryKind::kMul:
-        if (!ints) return InvalidType();
-        if (__builtin_mul_overflow(l.number, r.number, &out)) return ExecutionError("Overflow");
+        if (!ints) {
+          return InvalidType();
+        }
+        if (__builtin_mul_overflow(l.number, r.number, &out)) {
+          return ExecutionError("Overflow");
+        }
         return Term::Integer(out);
       case BinaryKind::kDiv:
-        if (!ints) return InvalidType();
-        if (r.number == 0) return ExecutionError("DivideByZero");
+        if (!ints) {
+          return InvalidType();
+        }
+        if (r.number == 0) {
+          return ExecutionError("DivideByZero");
+        }
         if (l.number == std::numeric_limits<int64_t>::min() && r.number == -1) {
           return ExecutionError("Overflow");
         }
         return Term::Integer(l.number / r.number);
       case BinaryKind::kAnd:
-        if (!bools) return InvalidType();
+        if (!bools) {
+          return InvalidType();
+        }
         return Term::Bool(l.boolean() && r.boolean());
       case BinaryKind::kOr:
-        if (!bools) return InvalidType();
+        if (!bools) {
+          return InvalidType();
+        }
         return Term::Bool(l.boolean() || r.boolean());
       case BinaryKind::kIntersection:
       case BinaryKind::kUnion: {
-        if (!sets) return InvalidType();
+        if (!sets) {
+          return InvalidType();
+        }
         std::vector<Term> items;
         if (op.binary == BinaryKind::kIntersection) {
           std::set_intersection(l.items.begin(), l.items.end(), r.items.begin(), r.items.end(),
@@ -301,13 +387,19 @@ class Evaluator {
         return Term::Set(std::move(items));
       }
       case BinaryKind::kBitwiseAnd:
-        if (!ints) return InvalidType();
+        if (!ints) {
+          return InvalidType();
+        }
         return Term::Integer(l.number & r.number);
       case BinaryKind::kBitwiseOr:
-        if (!ints) return InvalidType();
+        if (!ints) {
+          return InvalidType();
+        }
         return Term::Integer(l.number | r.number);
       case BinaryKind::kBitwiseXor:
-        if (!ints) return InvalidType();
+        if (!ints) {
+          return InvalidType();
+        }
         return Term::Integer(l.number ^ r.number);
       case BinaryKind::kGet:
         return Get(l, r);
@@ -330,11 +422,15 @@ class Evaluator {
         return Term::Bool(std::find(l.items.begin(), l.items.end(), r) != l.items.end());
       case TermKind::kMap:
         for (size_t i = 0; i < l.items.size(); i += 2) {
-          if (l.items[i] == r) return Term::Bool(true);
+          if (l.items[i] == r) {
+            return Term::Bool(true);
+          }
         }
         return Term::Bool(false);
       case TermKind::kString:
-        if (r.kind != TermKind::kString) return InvalidType();
+        if (r.kind != TermKind::kString) {
+          return InvalidType();
+        }
         return Term::Bool(l.text.find(r.text) != std::string::npos);
       default:
         return InvalidType();
@@ -343,14 +439,22 @@ class Evaluator {
 
   static StatusOr<Term> Get(const Term& l, const Term& r) {
     if (l.kind == TermKind::kArray) {
-      if (r.kind != TermKind::kInteger) return InvalidType();
-      if (r.number < 0 || static_cast<uint64_t>(r.number) >= l.items.size()) return Term::Null();
+      if (r.kind != TermKind::kInteger) {
+        return InvalidType();
+      }
+      if (r.number < 0 || static_cast<uint64_t>(r.number) >= l.items.size()) {
+        return Term::Null();
+      }
       return l.items[static_cast<size_t>(r.number)];
     }
     if (l.kind == TermKind::kMap) {
-      if (r.kind != TermKind::kInteger && r.kind != TermKind::kString) return InvalidType();
+      if (r.kind != TermKind::kInteger && r.kind != TermKind::kString) {
+        return InvalidType();
+      }
       for (size_t i = 0; i + 1 < l.items.size(); i += 2) {
-        if (l.items[i] == r) return l.items[i + 1];
+        if (l.items[i] == r) {
+          return l.items[i + 1];
+        }
       }
       return Term::Null();
     }

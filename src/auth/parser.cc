@@ -42,12 +42,16 @@ class Parser {
     }
     while (true) {
       SkipSpace();
-      if (AtEnd()) break;
+      if (AtEnd()) {
+        break;
+      }
       if (PeekWord("check") || PeekWord("reject")) {
         ASSIGN_OR_RETURN(Check check, ParseCheck());
         content.checks.push_back(std::move(check));
       } else if (PeekWord("allow") || PeekWord("deny")) {
-        if (!authorizer) return Error("policies are only allowed in the authorizer");
+        if (!authorizer) {
+          return Error("policies are only allowed in the authorizer");
+        }
         ASSIGN_OR_RETURN(Policy policy, ParsePolicy());
         content.policies.push_back(std::move(policy));
       } else {
@@ -63,7 +67,9 @@ class Parser {
           content.rules.push_back(std::move(rule));
         } else {
           for (const Term& t : head.terms) {
-            if (!t.IsGround()) return Error("facts cannot contain variables");
+            if (!t.IsGround()) {
+              return Error("facts cannot contain variables");
+            }
           }
           content.facts.push_back(std::move(head));
         }
@@ -90,7 +96,9 @@ class Parser {
       if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
         ++pos_;
       } else if (c == '/' && Peek(1) == '/') {
-        while (!AtEnd() && Peek() != '\n') ++pos_;
+        while (!AtEnd() && Peek() != '\n') {
+          ++pos_;
+        }
       } else {
         break;
       }
@@ -107,7 +115,9 @@ class Parser {
 
   Status Expect(std::string_view token) {
     SkipSpace();
-    if (!Consume(token)) return Error("expected '" + std::string(token) + "'");
+    if (!Consume(token)) {
+      return Error("expected '" + std::string(token) + "'");
+    }
     return Status();
   }
 
@@ -116,7 +126,9 @@ class Parser {
     return text_.substr(pos_).starts_with(word) && !IsNameChar(Peek(word.size()));
   }
   bool ConsumeWord(std::string_view word) {
-    if (!PeekWord(word)) return false;
+    if (!PeekWord(word)) {
+      return false;
+    }
     pos_ += word.size();
     return true;
   }
@@ -124,13 +136,17 @@ class Parser {
   std::string ReadName() {
     size_t start = pos_;
     if (IsLetter(Peek())) {
-      while (!AtEnd() && IsNameChar(Peek())) ++pos_;
+      while (!AtEnd() && IsNameChar(Peek())) {
+        ++pos_;
+      }
     }
     return std::string(text_.substr(start, pos_ - start));
   }
 
   StatusOr<std::vector<Scope>> ParseScopes() {
-    if (!ConsumeWord("trusting")) return Error("expected 'trusting'");
+    if (!ConsumeWord("trusting")) {
+      return Error("expected 'trusting'");
+    }
     std::vector<Scope> scopes;
     do {
       SkipSpace();
@@ -141,9 +157,13 @@ class Parser {
         scope.kind = Scope::Kind::kPrevious;
       } else {
         size_t start = pos_;
-        while (!AtEnd() && (IsNameChar(Peek()) || Peek() == '/')) ++pos_;
+        while (!AtEnd() && (IsNameChar(Peek()) || Peek() == '/')) {
+          ++pos_;
+        }
         auto key = PublicKey::FromString(text_.substr(start, pos_ - start));
-        if (!key.ok()) return Error("expected authority, previous or a public key");
+        if (!key.ok()) {
+          return Error("expected authority, previous or a public key");
+        }
         scope.kind = Scope::Kind::kPublicKey;
         scope.key = *std::move(key);
       }
@@ -157,10 +177,14 @@ class Parser {
     SkipSpace();
     Predicate predicate;
     predicate.name = ReadName();
-    if (predicate.name.empty()) return Error("expected a predicate name");
+    if (predicate.name.empty()) {
+      return Error("expected a predicate name");
+    }
     RETURN_IF_ERROR(Expect("("));
     SkipSpace();
-    if (Consume(")")) return Error("a predicate needs at least one term");
+    if (Consume(")")) {
+      return Error("a predicate needs at least one term");
+    }
     do {
       SkipSpace();
       ASSIGN_OR_RETURN(Term term, ParseTerm(0));
@@ -174,9 +198,13 @@ class Parser {
   // True when a predicate (name then '(') starts here, as opposed to an expression. No
   // expression starts that way, so `null($t)` is a predicate named "null".
   bool AtPredicate() const {
-    if (!IsLetter(Peek())) return false;
+    if (!IsLetter(Peek())) {
+      return false;
+    }
     size_t end = pos_;
-    while (end < text_.size() && IsNameChar(text_[end])) ++end;
+    while (end < text_.size() && IsNameChar(text_[end])) {
+      ++end;
+    }
     return end < text_.size() && text_[end] == '(';
   }
 
@@ -219,7 +247,9 @@ class Parser {
     if (ConsumeWord("reject")) {
       check.kind = Check::Kind::kReject;
       SkipSpace();
-      if (!ConsumeWord("if")) return Error("expected 'if'");
+      if (!ConsumeWord("if")) {
+        return Error("expected 'if'");
+      }
     } else {
       ConsumeWord("check");
       SkipSpace();
@@ -238,9 +268,13 @@ class Parser {
   StatusOr<Policy> ParsePolicy() {
     Policy policy;
     policy.kind = ConsumeWord("allow") ? Policy::Kind::kAllow : Policy::Kind::kDeny;
-    if (policy.kind == Policy::Kind::kDeny) ConsumeWord("deny");
+    if (policy.kind == Policy::Kind::kDeny) {
+      ConsumeWord("deny");
+    }
     SkipSpace();
-    if (!ConsumeWord("if")) return Error("expected 'if'");
+    if (!ConsumeWord("if")) {
+      return Error("expected 'if'");
+    }
     ASSIGN_OR_RETURN(policy.queries, ParseQueries());
     return policy;
   }
@@ -248,20 +282,34 @@ class Parser {
   // ---- terms ----
 
   StatusOr<Term> ParseTerm(int depth) {
-    if (depth > kMaxNesting) return Error("nesting too deep");
+    if (depth > kMaxNesting) {
+      return Error("nesting too deep");
+    }
     SkipSpace();
     char c = Peek();
     if (c == '$') {
       ++pos_;
       size_t start = pos_;
-      while (!AtEnd() && IsNameChar(Peek())) ++pos_;
-      if (pos_ == start) return Error("expected a variable name");
+      while (!AtEnd() && IsNameChar(Peek())) {
+        ++pos_;
+      }
+      if (pos_ == start) {
+        return Error("expected a variable name");
+      }
       return Term::Variable(std::string(text_.substr(start, pos_ - start)));
     }
-    if (c == '"') return ParseString();
-    if (ConsumeWord("true")) return Term::Bool(true);
-    if (ConsumeWord("false")) return Term::Bool(false);
-    if (ConsumeWord("null")) return Term::Null();
+    if (c == '"') {
+      return ParseString();
+    }
+    if (ConsumeWord("true")) {
+      return Term::Bool(true);
+    }
+    if (ConsumeWord("false")) {
+      return Term::Bool(false);
+    }
+    if (ConsumeWord("null")) {
+      return Term::Null();
+    }
     if (Consume("hex:")) {
       size_t start = pos_;
       while (!AtEnd() && (IsDigit(Peek()) || (Peek() >= 'a' && Peek() <= 'f') ||
@@ -269,7 +317,9 @@ class Parser {
         ++pos_;
       }
       auto bytes = HexDecode(text_.substr(start, pos_ - start));
-      if (!bytes.ok()) return Error("invalid hex bytes");
+      if (!bytes.ok()) {
+        return Error("invalid hex bytes");
+      }
       return Term::Bytes(*std::move(bytes));
     }
     if (c == '[') {
@@ -286,9 +336,13 @@ class Parser {
       }
       return Term::Array(std::move(items));
     }
-    if (c == '{') return ParseSetOrMap(depth);
+    if (c == '{') {
+      return ParseSetOrMap(depth);
+    }
     if (IsDigit(c) || (c == '-' && IsDigit(Peek(1)))) {
-      if (AtDate()) return ParseDate();
+      if (AtDate()) {
+        return ParseDate();
+      }
       return ParseInteger();
     }
     return Error("expected a term");
@@ -298,11 +352,17 @@ class Parser {
     ++pos_;  // opening quote
     std::string out;
     while (true) {
-      if (AtEnd()) return Error("unterminated string");
+      if (AtEnd()) {
+        return Error("unterminated string");
+      }
       char c = text_[pos_++];
-      if (c == '"') break;
+      if (c == '"') {
+        break;
+      }
       if (c == '\\') {
-        if (AtEnd()) return Error("unterminated string");
+        if (AtEnd()) {
+          return Error("unterminated string");
+        }
         char e = text_[pos_++];
         switch (e) {
           case 'n':
@@ -332,17 +392,25 @@ class Parser {
 
   StatusOr<Term> ParseInteger() {
     size_t start = pos_;
-    if (Peek() == '-') ++pos_;
-    while (!AtEnd() && IsDigit(Peek())) ++pos_;
+    if (Peek() == '-') {
+      ++pos_;
+    }
+    while (!AtEnd() && IsDigit(Peek())) {
+      ++pos_;
+    }
     int64_t value = 0;
     auto [end, ec] = std::from_chars(text_.data() + start, text_.data() + pos_, value);
-    if (ec != std::errc() || end != text_.data() + pos_) return Error("integer out of range");
+    if (ec != std::errc() || end != text_.data() + pos_) {
+      return Error("integer out of range");
+    }
     return Term::Integer(value);
   }
 
   bool AtDate() const {
     size_t i = pos_;
-    while (i < text_.size() && IsDigit(text_[i])) ++i;
+    while (i < text_.size() && IsDigit(text_[i])) {
+      ++i;
+    }
     return i > pos_ && i + 6 < text_.size() && text_[i] == '-' && IsDigit(text_[i + 1]) &&
            IsDigit(text_[i + 2]) && text_[i + 3] == '-' && IsDigit(text_[i + 4]) &&
            IsDigit(text_[i + 5]) && text_[i + 6] == 'T';
@@ -353,31 +421,45 @@ class Parser {
     auto number = [&](size_t digits, int64_t* out) {
       *out = 0;
       for (size_t i = 0; i < digits; ++i) {
-        if (!IsDigit(Peek())) return false;
+        if (!IsDigit(Peek())) {
+          return false;
+        }
         *out = *out * 10 + (text_[pos_++] - '0');
       }
       return true;
     };
     int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
     size_t start = pos_;
-    while (!AtEnd() && IsDigit(Peek())) ++pos_;
-    if (pos_ - start > 9) return Error("date year out of range");
-    for (size_t i = start; i < pos_; ++i) year = year * 10 + (text_[i] - '0');
+    while (!AtEnd() && IsDigit(Peek())) {
+      ++pos_;
+    }
+    if (pos_ - start > 9) {
+      return Error("date year out of range");
+    }
+    for (size_t i = start; i < pos_; ++i) {
+      year = year * 10 + (text_[i] - '0');
+    }
     if (!Consume("-") || !number(2, &month) || !Consume("-") || !number(2, &day) || !Consume("T") ||
         !number(2, &hour) || !Consume(":") || !number(2, &minute) || !Consume(":") ||
         !number(2, &second)) {
       return Error("malformed date");
     }
     if (Consume(".")) {
-      while (!AtEnd() && IsDigit(Peek())) ++pos_;
+      while (!AtEnd() && IsDigit(Peek())) {
+        ++pos_;
+      }
     }
     int64_t offset = 0;
     if (!Consume("Z") && !Consume("z")) {
       char sign = Peek();
       int64_t oh = 0, om = 0;
-      if ((sign != '+' && sign != '-')) return Error("date needs a time zone");
+      if ((sign != '+' && sign != '-')) {
+        return Error("date needs a time zone");
+      }
       ++pos_;
-      if (!number(2, &oh) || !Consume(":") || !number(2, &om)) return Error("malformed offset");
+      if (!number(2, &oh) || !Consume(":") || !number(2, &om)) {
+        return Error("malformed offset");
+      }
       offset = (oh * 3600 + om * 60) * (sign == '+' ? 1 : -1);
     }
     if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
@@ -385,14 +467,18 @@ class Parser {
     }
     int64_t seconds =
         DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
-    if (seconds < 0) return Error("dates before 1970 are not representable");
+    if (seconds < 0) {
+      return Error("dates before 1970 are not representable");
+    }
     return Term::Date(static_cast<uint64_t>(seconds));
   }
 
   StatusOr<Term> ParseSetOrMap(int depth) {
     ++pos_;  // '{'
     SkipSpace();
-    if (Consume("}")) return Term::Map({});
+    if (Consume("}")) {
+      return Term::Map({});
+    }
     if (Consume(",")) {
       RETURN_IF_ERROR(Expect("}"));
       return Term::Set({});
@@ -409,7 +495,9 @@ class Parser {
         ASSIGN_OR_RETURN(Term value, ParseTerm(depth + 1));
         entries.emplace_back(std::move(key), std::move(value));
         SkipSpace();
-        if (!Consume(",")) break;
+        if (!Consume(",")) {
+          break;
+        }
         ASSIGN_OR_RETURN(key, ParseTerm(depth + 1));
         RETURN_IF_ERROR(Expect(":"));
       }
@@ -465,37 +553,71 @@ class Parser {
     auto is = [&](std::string_view op) { return rest.starts_with(op); };
     switch (level) {
       case kOr:
-        if (is("||")) return std::make_pair("||", BinaryKind::kLazyOr);
+        if (is("||")) {
+          return std::make_pair("||", BinaryKind::kLazyOr);
+        }
         break;
       case kAnd:
-        if (is("&&")) return std::make_pair("&&", BinaryKind::kLazyAnd);
+        if (is("&&")) {
+          return std::make_pair("&&", BinaryKind::kLazyAnd);
+        }
         break;
       case kCompare:
-        if (is("===")) return std::make_pair("===", BinaryKind::kEqual);
-        if (is("!==")) return std::make_pair("!==", BinaryKind::kNotEqual);
-        if (is("==")) return std::make_pair("==", BinaryKind::kHeterogeneousEqual);
-        if (is("!=")) return std::make_pair("!=", BinaryKind::kHeterogeneousNotEqual);
-        if (is("<=")) return std::make_pair("<=", BinaryKind::kLessOrEqual);
-        if (is(">=")) return std::make_pair(">=", BinaryKind::kGreaterOrEqual);
-        if (is("<") && !is("<-")) return std::make_pair("<", BinaryKind::kLessThan);
-        if (is(">")) return std::make_pair(">", BinaryKind::kGreaterThan);
+        if (is("===")) {
+          return std::make_pair("===", BinaryKind::kEqual);
+        }
+        if (is("!==")) {
+          return std::make_pair("!==", BinaryKind::kNotEqual);
+        }
+        if (is("==")) {
+          return std::make_pair("==", BinaryKind::kHeterogeneousEqual);
+        }
+        if (is("!=")) {
+          return std::make_pair("!=", BinaryKind::kHeterogeneousNotEqual);
+        }
+        if (is("<=")) {
+          return std::make_pair("<=", BinaryKind::kLessOrEqual);
+        }
+        if (is(">=")) {
+          return std::make_pair(">=", BinaryKind::kGreaterOrEqual);
+        }
+        if (is("<") && !is("<-")) {
+          return std::make_pair("<", BinaryKind::kLessThan);
+        }
+        if (is(">")) {
+          return std::make_pair(">", BinaryKind::kGreaterThan);
+        }
         break;
       case kXor:
-        if (is("^")) return std::make_pair("^", BinaryKind::kBitwiseXor);
+        if (is("^")) {
+          return std::make_pair("^", BinaryKind::kBitwiseXor);
+        }
         break;
       case kBitOr:
-        if (is("|") && !is("||")) return std::make_pair("|", BinaryKind::kBitwiseOr);
+        if (is("|") && !is("||")) {
+          return std::make_pair("|", BinaryKind::kBitwiseOr);
+        }
         break;
       case kBitAnd:
-        if (is("&") && !is("&&")) return std::make_pair("&", BinaryKind::kBitwiseAnd);
+        if (is("&") && !is("&&")) {
+          return std::make_pair("&", BinaryKind::kBitwiseAnd);
+        }
         break;
       case kAdditive:
-        if (is("+")) return std::make_pair("+", BinaryKind::kAdd);
-        if (is("-") && !is("->")) return std::make_pair("-", BinaryKind::kSub);
+        if (is("+")) {
+          return std::make_pair("+", BinaryKind::kAdd);
+        }
+        if (is("-") && !is("->")) {
+          return std::make_pair("-", BinaryKind::kSub);
+        }
         break;
       case kMultiplicative:
-        if (is("*")) return std::make_pair("*", BinaryKind::kMul);
-        if (is("/") && !is("//")) return std::make_pair("/", BinaryKind::kDiv);
+        if (is("*")) {
+          return std::make_pair("*", BinaryKind::kMul);
+        }
+        if (is("/") && !is("//")) {
+          return std::make_pair("/", BinaryKind::kDiv);
+        }
         break;
       case kUnary:
         break;
@@ -504,14 +626,20 @@ class Parser {
   }
 
   Status ParseLevel(Level level, Expression* out, int depth) {
-    if (depth > kMaxNesting) return Error("expression nesting too deep");
-    if (level == kUnary) return ParseUnary(out, depth);
+    if (depth > kMaxNesting) {
+      return Error("expression nesting too deep");
+    }
+    if (level == kUnary) {
+      return ParseUnary(out, depth);
+    }
     Level next = static_cast<Level>(level + 1);
     RETURN_IF_ERROR(ParseLevel(next, out, depth));
     while (true) {
       SkipSpace();
       auto op = PeekOperator(level);
-      if (!op.has_value()) return Status();
+      if (!op.has_value()) {
+        return Status();
+      }
       pos_ += op->first.size();
       Expression right;
       RETURN_IF_ERROR(ParseLevel(next, &right, depth + 1));
@@ -524,7 +652,9 @@ class Parser {
       // Comparisons do not associate: `a < b < c` needs parentheses.
       if (level == kCompare) {
         SkipSpace();
-        if (PeekOperator(kCompare).has_value()) return Error("comparisons need parentheses");
+        if (PeekOperator(kCompare).has_value()) {
+          return Error("comparisons need parentheses");
+        }
         return Status();
       }
     }
@@ -598,9 +728,13 @@ class Parser {
       std::vector<std::string> params;
       do {
         SkipSpace();
-        if (!Consume("$")) return Error("expected a closure parameter");
+        if (!Consume("$")) {
+          return Error("expected a closure parameter");
+        }
         std::string param = ReadParam();
-        if (param.empty()) return Error("expected a closure parameter");
+        if (param.empty()) {
+          return Error("expected a closure parameter");
+        }
         params.push_back(std::move(param));
         SkipSpace();
       } while (Consume(","));
@@ -642,7 +776,9 @@ class Parser {
 
   std::string ReadParam() {
     size_t start = pos_;
-    while (!AtEnd() && IsNameChar(Peek())) ++pos_;
+    while (!AtEnd() && IsNameChar(Peek())) {
+      ++pos_;
+    }
     return std::string(text_.substr(start, pos_ - start));
   }
 

@@ -21,7 +21,9 @@ Origin Union(const Origin& a, const Origin& b) {
 
 // Binds the variables of `pattern` against the ground `value`; false on mismatch.
 bool Unify(const Term& pattern, const Term& value, Bindings* bindings) {
-  if (pattern.kind != TermKind::kVariable) return pattern == value;
+  if (pattern.kind != TermKind::kVariable) {
+    return pattern == value;
+  }
   auto [it, inserted] = bindings->emplace(pattern.text, value);
   return inserted || it->second == value;
 }
@@ -52,12 +54,16 @@ TrustedOrigins ComputeTrustedOrigins(const std::vector<Scope>& rule_scopes,
         break;
       case Scope::Kind::kPrevious:
         if (block_id != kAuthorizerBlockId) {
-          for (uint64_t id = 0; id <= block_id; ++id) trusted.insert(id);
+          for (uint64_t id = 0; id <= block_id; ++id) {
+            trusted.insert(id);
+          }
         }
         break;
       case Scope::Kind::kPublicKey: {
         auto it = keys.find(scope.key);
-        if (it != keys.end()) trusted.insert(it->second.begin(), it->second.end());
+        if (it != keys.end()) {
+          trusted.insert(it->second.begin(), it->second.end());
+        }
         break;
       }
     }
@@ -66,7 +72,9 @@ TrustedOrigins ComputeTrustedOrigins(const std::vector<Scope>& rule_scopes,
 }
 
 void World::AddFact(const Origin& origin, Predicate fact) {
-  if (facts_[origin].insert(std::move(fact)).second) ++fact_count_;
+  if (facts_[origin].insert(std::move(fact)).second) {
+    ++fact_count_;
+  }
 }
 
 void World::AddRule(uint64_t block_id, const Rule& rule, TrustedOrigins trusted) {
@@ -89,8 +97,9 @@ Status World::Run(const RunLimits& limits) {
                          ASSIGN_OR_RETURN(bool holds, ExpressionsHold(rule, bindings));
                          if (!holds) return true;
                          Predicate head{rule.head.name, {}};
-                         for (const Term& t : rule.head.terms)
+                         for (const Term& t : rule.head.terms) {
                            head.terms.push_back(Substitute(t, bindings));
+                         }
                          Origin origin = Union(premises, {tagged.block_id});
                          auto existing = facts_.find(origin);
                          if (existing == facts_.end() || !existing->second.contains(head)) {
@@ -116,7 +125,9 @@ Status World::Run(const RunLimits& limits) {
     if (std::chrono::steady_clock::now() > deadline_) {
       return MakeAuthError(wire::AuthErrorDetail::RUN_LIMIT, "Timeout");
     }
-    if (!grew) return Status();
+    if (!grew) {
+      return Status();
+    }
   }
 }
 
@@ -127,13 +138,19 @@ Status World::ForEachMatch(const Rule& rule, const TrustedOrigins& trusted,
   for (size_t i = 0; i < rule.body.size(); ++i) {
     const Predicate& pattern = rule.body[i];
     for (const auto& [origin, set] : facts_) {
-      if (!IsTrusted(origin, trusted)) continue;
+      if (!IsTrusted(origin, trusted)) {
+        continue;
+      }
       for (const Predicate& fact : set) {
-        if (fact.name != pattern.name || fact.terms.size() != pattern.terms.size()) continue;
+        if (fact.name != pattern.name || fact.terms.size() != pattern.terms.size()) {
+          continue;
+        }
         candidates[i].emplace_back(&origin, &fact);
       }
     }
-    if (candidates[i].empty()) return Status();
+    if (candidates[i].empty()) {
+      return Status();
+    }
   }
   bool stop = false;
   uint32_t steps = 0;
@@ -154,9 +171,13 @@ Status World::ForEachMatch(const Rule& rule, const TrustedOrigins& trusted,
       for (size_t t = 0; t < pattern.terms.size() && matches; ++t) {
         matches = Unify(pattern.terms[t], fact->terms[t], &next);
       }
-      if (!matches) continue;
+      if (!matches) {
+        continue;
+      }
       RETURN_IF_ERROR(descend(index + 1, next, Union(origin, *fact_origin)));
-      if (stop) return Status();
+      if (stop) {
+        return Status();
+      }
     }
     return Status();
   };
@@ -169,7 +190,9 @@ StatusOr<bool> World::ExpressionsHold(const Rule& rule, const Bindings& bindings
     if (result.kind != TermKind::kBool) {
       return MakeAuthError(wire::AuthErrorDetail::EXECUTION, "InvalidType");
     }
-    if (!result.boolean()) return false;
+    if (!result.boolean()) {
+      return false;
+    }
   }
   return true;
 }
