@@ -73,6 +73,9 @@ class EngineDatabase final : public Database {
 
   std::unique_ptr<Transaction> CreateTransaction(const TransactionOptions& options) override;
 
+  // Compacts the storage (see Storage::Compact).
+  Status CompactStorage() { return storage_->Compact(); }
+
   // --- Used by EngineTransaction. ---
   // Takes the latest published snapshot, or with `at` the one that was current at version
   // `at`, and registers its version as live. Errors: future_version (1009) for a version not

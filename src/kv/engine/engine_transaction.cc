@@ -57,14 +57,16 @@ Status Unreadable(std::string_view key) {
 // Collects rows of a range read and decides when to stop.
 class RangeCollector {
  public:
-  RangeCollector(const RangeOptions& options) : options_(options) {}
+  explicit RangeCollector(const RangeOptions& options) : options_(options) {
+    if (options.limit > 0) result_.rows.reserve(std::min(options.limit, 4096));
+  }
   // Adds a row; returns false once the result is complete and one more row proved `more`.
   bool Add(std::string_view key, std::string_view value) {
     if (full_) {
       result_.more = true;
       return false;
     }
-    result_.rows.push_back({std::string(key), std::string(value)});
+    result_.rows.push_back({std::string(key), std::string(value)});  // the caller owns rows
     bytes_ += static_cast<int64_t>(key.size() + value.size());
     if ((options_.limit > 0 && static_cast<int>(result_.rows.size()) >= options_.limit) ||
         (options_.target_bytes > 0 && bytes_ >= options_.target_bytes)) {
@@ -185,14 +187,10 @@ StatusOr<RangeResult> EngineTransaction::GetRange(const RangeEndpoint& begin_end
   std::unique_ptr<StorageIterator> it = storage->NewIterator(begin, end);
   const WriteSet::WriteMap& local = writes_.writes();
   bool checks_cleared = writes_.has_cleared_ranges();
-  std::string last_key;  // the last row returned
-
   // Merges storage rows with local writes. A local write at a key replaces the stored row
   // (pending atomic ops use it as their base); stored rows inside cleared ranges are skipped.
   auto emit = [&](std::string_view key, std::string_view value) {
-    if (!collector.Add(key, value)) return false;
-    last_key.assign(key);
-    return true;
+    return collector.Add(key, value);
   };
   if (!options.reverse) {
     it->Seek(begin);
@@ -257,9 +255,9 @@ StatusOr<RangeResult> EngineTransaction::GetRange(const RangeEndpoint& begin_end
     if (!result.more) {
       AddReadRange(std::move(begin), std::move(end));
     } else if (!options.reverse) {
-      AddReadRange(std::move(begin), KeyAfter(last_key));
+      AddReadRange(std::move(begin), KeyAfter(result.rows.back().key));
     } else {
-      AddReadRange(last_key, std::move(end));
+      AddReadRange(result.rows.back().key, std::move(end));
     }
   }
   return std::move(result);

@@ -64,6 +64,10 @@ class Storage {
   virtual Status Apply(StorageBatch& batch, Version version, bool sync) = 0;
   // A snapshot of everything applied so far.
   virtual std::shared_ptr<const StorageSnapshot> Snapshot() = 0;
+  // Rewrites the stored data into its most compact, read-optimal shape (for operators and
+  // for benchmarks that must start from a known state). May take long; reads and commits
+  // continue meanwhile.
+  virtual Status Compact() = 0;
 };
 
 }  // namespace recordstore::kv

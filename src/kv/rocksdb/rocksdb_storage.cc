@@ -148,6 +148,13 @@ class RocksDbStorage final : public Storage {
     return std::make_shared<RocksDbSnapshot>(db_.get(), applied_version_);
   }
 
+  Status Compact() override {
+    rocksdb::CompactRangeOptions options;
+    options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    rocksdb::Status s = db_->CompactRange(options, handles_[0], nullptr, nullptr);
+    return s.ok() ? absl::OkStatus() : IoError(s, "compact");
+  }
+
   void set_applied_version(Version v) { applied_version_ = v; }
 
  private:
