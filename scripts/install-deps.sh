@@ -7,12 +7,9 @@ packages=(
   build-essential cmake pkg-config
   libabsl-dev            # Status/StatusOr, strings, synchronization
   librocksdb-dev         # durable storage under the embedded engine
-  libgtest-dev libgmock-dev  # tests
-  libbenchmark-dev       # micro benchmarks
+  libgtest-dev           # tests (GoogleTest, registered with CTest)
   libcli11-dev           # command line of the recordstore binary
-  libsqlite3-dev         # benchmark baseline
-  libzstd-dev liblz4-dev # record compression
-  libprotobuf-dev protobuf-compiler  # record schemas, continuations, Biscuit tokens
+  libprotobuf-dev protobuf-compiler  # Biscuit tokens; later record schemas, continuations
   libssl-dev             # Ed25519 / ECDSA P-256 signatures, AES-256-GCM
   libre2-dev             # Biscuit regex expressions
   nlohmann-json3-dev     # reading JSON test vectors (tuple conformance)
