@@ -329,6 +329,9 @@ class Parser {
       if (!Consume("]")) {
         do {
           ASSIGN_OR_RETURN(Term item, ParseTerm(depth + 1));
+          if (item.kind == TermKind::kVariable) {
+            return Error("arrays cannot contain variables");
+          }
           items.push_back(std::move(item));
           SkipSpace();
         } while (Consume(","));
@@ -493,6 +496,9 @@ class Parser {
           return Error("map keys must be integers or strings");
         }
         ASSIGN_OR_RETURN(Term value, ParseTerm(depth + 1));
+        if (value.kind == TermKind::kVariable) {
+          return Error("maps cannot hold variables");
+        }
         entries.emplace_back(std::move(key), std::move(value));
         SkipSpace();
         if (!Consume(",")) {
