@@ -62,7 +62,9 @@ void Measure(const std::string& workload, const std::string& system, int64_t ops
   double start = NowSeconds();
   while (done < ops) {
     double batch_start = NowSeconds();
-    for (int i = 0; i < kBatchOps; ++i) op(static_cast<size_t>(done + i) % kDistinctKeys);
+    for (int i = 0; i < kBatchOps; ++i) {
+      op(static_cast<size_t>(done + i) % kDistinctKeys);
+    }
     latencies.Record((NowSeconds() - batch_start) * 1e6 / kBatchOps);
     done += kBatchOps;
   }
@@ -78,7 +80,7 @@ int RunTupleSuite(const Options& options, Reporter& reporter) {
   std::vector<std::string> packed;
   std::vector<std::string> raw;
   for (const KeyFields& key : fields) {
-    tuples.push_back(Tuple{key.table, key.id, key.email});
+    tuples.push_back(Tuple::Of(key.table, key.id, key.email));
     packed.push_back(tuples.back().Pack());
     raw.push_back(RawConcat(key));
   }
@@ -103,7 +105,9 @@ int RunTupleSuite(const Options& options, Reporter& reporter) {
           [&](size_t i) { sink += RawSplit(raw[i]).email.size(); });
   reporter.PrintRatio("decode", "recordstore", "raw_concat");
 
-  if (sink == 0) Progress("tuple: nothing was encoded");
+  if (sink == 0) {
+    Progress("tuple: nothing was encoded");
+  }
   return 0;
 }
 

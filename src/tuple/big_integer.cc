@@ -9,16 +9,28 @@ std::string MagnitudeOfUint64(uint64_t value) {
   std::string bytes;
   for (int shift = 56; shift >= 0; shift -= 8) {
     uint8_t byte = static_cast<uint8_t>(value >> shift);
-    if (byte != 0 || !bytes.empty()) bytes.push_back(static_cast<char>(byte));
+    if (byte != 0 || !bytes.empty()) {
+      bytes.push_back(static_cast<char>(byte));
+    }
   }
   return bytes;
 }
 
 std::optional<uint64_t> MagnitudeToUint64(std::string_view magnitude) {
-  if (magnitude.size() > 8) return std::nullopt;
+  if (magnitude.size() > 8) {
+    return std::nullopt;
+  }
   uint64_t value = 0;
-  for (char byte : magnitude) value = (value << 8) | static_cast<uint8_t>(byte);
+  for (char byte : magnitude) {
+    value = (value << 8) | static_cast<uint8_t>(byte);
+  }
   return value;
+}
+
+Status NotDecimal(std::string_view text) {
+  std::string detail(1, '\'');
+  detail.append(text).append("' is not a decimal integer");
+  return MakeError(ErrorCode::kInvalidArgument, detail);
 }
 
 }  // namespace
@@ -35,7 +47,9 @@ BigInteger BigInteger::FromUint64(uint64_t value) {
 
 StatusOr<BigInteger> BigInteger::FromMagnitude(bool negative, std::string_view magnitude) {
   size_t first_nonzero = magnitude.find_first_not_of('\0');
-  if (first_nonzero == std::string_view::npos) return BigInteger();
+  if (first_nonzero == std::string_view::npos) {
+    return BigInteger();
+  }
   magnitude.remove_prefix(first_nonzero);
   if (magnitude.size() > kMaxMagnitudeBytes) {
     return MakeError(ErrorCode::kInvalidArgument, "integer magnitude of " +
@@ -49,15 +63,13 @@ StatusOr<BigInteger> BigInteger::FromDecimal(std::string_view text) {
   bool negative = !text.empty() && text.front() == '-';
   std::string_view digits = negative ? text.substr(1) : text;
   if (digits.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + std::string(text) + "' is not a decimal integer");
+    return NotDecimal(text);
   }
   // Little-endian while accumulating so that carries grow at the back.
   std::string little_endian;
   for (char c : digits) {
     if (c < '0' || c > '9') {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "'" + std::string(text) + "' is not a decimal integer");
+      return NotDecimal(text);
     }
     uint32_t carry = static_cast<uint32_t>(c - '0');
     for (char& byte : little_endian) {
@@ -65,7 +77,9 @@ StatusOr<BigInteger> BigInteger::FromDecimal(std::string_view text) {
       byte = static_cast<char>(product & 0xff);
       carry = product >> 8;
     }
-    if (carry != 0) little_endian.push_back(static_cast<char>(carry));
+    if (carry != 0) {
+      little_endian.push_back(static_cast<char>(carry));
+    }
     if (little_endian.size() > kMaxMagnitudeBytes) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "decimal integer exceeds the tuple limit of 255 magnitude bytes");
@@ -77,24 +91,34 @@ StatusOr<BigInteger> BigInteger::FromDecimal(std::string_view text) {
 
 std::optional<int64_t> BigInteger::ToInt64() const {
   std::optional<uint64_t> magnitude = MagnitudeToUint64(magnitude_);
-  if (!magnitude.has_value()) return std::nullopt;
+  if (!magnitude.has_value()) {
+    return std::nullopt;
+  }
   constexpr uint64_t kInt64MaxMagnitude = static_cast<uint64_t>(INT64_MAX);
   if (!negative_) {
-    if (*magnitude > kInt64MaxMagnitude) return std::nullopt;
+    if (*magnitude > kInt64MaxMagnitude) {
+      return std::nullopt;
+    }
     return static_cast<int64_t>(*magnitude);
   }
-  if (*magnitude > kInt64MaxMagnitude + 1) return std::nullopt;
+  if (*magnitude > kInt64MaxMagnitude + 1) {
+    return std::nullopt;
+  }
   // Two's complement negation in unsigned arithmetic maps 2^63 to INT64_MIN without overflow.
   return static_cast<int64_t>(0 - *magnitude);
 }
 
 std::optional<uint64_t> BigInteger::ToUint64() const {
-  if (negative_) return std::nullopt;
+  if (negative_) {
+    return std::nullopt;
+  }
   return MagnitudeToUint64(magnitude_);
 }
 
 std::string BigInteger::ToDecimal() const {
-  if (magnitude_.empty()) return "0";
+  if (magnitude_.empty()) {
+    return "0";
+  }
   std::string dividend = magnitude_;
   std::string reversed_digits;
   size_t leading = 0;  // Bytes of `dividend` already reduced to zero.
@@ -106,9 +130,13 @@ std::string BigInteger::ToDecimal() const {
       remainder = current % 10;
     }
     reversed_digits.push_back(static_cast<char>('0' + remainder));
-    while (leading < dividend.size() && dividend[leading] == '\0') ++leading;
+    while (leading < dividend.size() && dividend[leading] == '\0') {
+      ++leading;
+    }
   }
-  if (negative_) reversed_digits.push_back('-');
+  if (negative_) {
+    reversed_digits.push_back('-');
+  }
   return std::string(reversed_digits.rbegin(), reversed_digits.rend());
 }
 
@@ -116,13 +144,15 @@ std::strong_ordering operator<=>(const BigInteger& a, const BigInteger& b) {
   if (a.negative_ != b.negative_) {
     return a.negative_ ? std::strong_ordering::less : std::strong_ordering::greater;
   }
-  // Same sign: compare magnitudes (longer is larger, then bytewise), reversed when negative.
-  std::strong_ordering by_magnitude = a.magnitude_.size() <=> b.magnitude_.size();
-  if (by_magnitude == 0) {
-    int c = a.magnitude_.compare(b.magnitude_);
-    by_magnitude = c <=> 0;
-  }
-  return a.negative_ ? 0 <=> by_magnitude : by_magnitude;
+  // Same sign: the longer magnitude is larger, then the bytewise larger; reversed if negative.
+  auto compare_magnitudes = [](std::string_view x, std::string_view y) {
+    if (x.size() != y.size()) {
+      return x.size() <=> y.size();
+    }
+    return x.compare(y) <=> 0;
+  };
+  return a.negative_ ? compare_magnitudes(b.magnitude_, a.magnitude_)
+                     : compare_magnitudes(a.magnitude_, b.magnitude_);
 }
 
 }  // namespace recordstore

@@ -14,32 +14,32 @@ TEST(SubspaceTest, PacksTuplesAfterTheRawPrefix) {
   EXPECT_EQ(space.key(),
             "\xfe"
             "app");
-  EXPECT_EQ(BytesToHex(space.Pack(Tuple{"a", 1})),
+  EXPECT_EQ(BytesToHex(space.Pack(Tuple::Of("a", 1))),
             "fe617070"
             "02610015"
             "01");
-  EXPECT_EQ(space.Pack(Tuple{}), space.key());
+  EXPECT_EQ(space.Pack(Tuple()), space.key());
 }
 
 TEST(SubspaceTest, TupleConstructorAppendsTheEncodingToTheRawPrefix) {
-  Subspace space(Tuple{"users", 7}, "p");
-  EXPECT_EQ(space.key(), std::string("p").append(Tuple{"users", 7}.Pack()));
-  EXPECT_EQ(Subspace(Tuple{"users"}), Subspace(Tuple{"users"}.Pack()));
+  Subspace space(Tuple::Of("users", 7), "p");
+  EXPECT_EQ(space.key(), std::string("p").append(Tuple::Of("users", 7).Pack()));
+  EXPECT_EQ(Subspace(Tuple::Of("users")), Subspace(Tuple::Of("users").Pack()));
 }
 
 TEST(SubspaceTest, SubNestsPrefixes) {
   Subspace root("r");
-  Subspace child = root.Sub(Tuple{1}).Sub(Tuple{"x"});
-  EXPECT_EQ(child.key(), std::string("r").append(Tuple{1, "x"}.Pack()));
-  EXPECT_EQ(child.Pack(Tuple{true}), root.Pack(Tuple{1, "x", true}));
+  Subspace child = root.Sub(Tuple::Of(1)).Sub(Tuple::Of("x"));
+  EXPECT_EQ(child.key(), std::string("r").append(Tuple::Of(1, "x").Pack()));
+  EXPECT_EQ(child.Pack(Tuple::Of(true)), root.Pack(Tuple::Of(1, "x", true)));
 }
 
 TEST(SubspaceTest, UnpackReturnsTheTupleAfterThePrefix) {
-  Subspace space(Tuple{"s"});
-  StatusOr<Tuple> tuple = space.Unpack(space.Pack(Tuple{nullptr, 2.5}));
+  Subspace space(Tuple::Of("s"));
+  StatusOr<Tuple> tuple = space.Unpack(space.Pack(Tuple::Of(nullptr, 2.5)));
   ASSERT_TRUE(tuple.ok()) << tuple.status();
-  EXPECT_EQ(*tuple, (Tuple{nullptr, 2.5}));
-  EXPECT_EQ(*space.Unpack(space.key()), Tuple{});
+  EXPECT_EQ(*tuple, (Tuple::Of(nullptr, 2.5)));
+  EXPECT_EQ(*space.Unpack(space.key()), Tuple());
 }
 
 TEST(SubspaceTest, UnpackRejectsKeysOutsideTheSubspace) {
@@ -75,13 +75,13 @@ TEST(SubspaceTest, RangeCoversEveryTupleKeyUnderThePrefix) {
   auto [begin, end] = space.Range();
   EXPECT_EQ(BytesToHex(begin), "7000");
   EXPECT_EQ(BytesToHex(end), "70ff");
-  for (const Tuple& tuple : {Tuple{nullptr}, Tuple{""}, Tuple{-1}, Tuple{true},
-                             Tuple{Versionstamp::Incomplete(0xffff)}}) {
+  for (const Tuple& tuple : {Tuple::Of(nullptr), Tuple::Of(""), Tuple::Of(-1), Tuple::Of(true),
+                             Tuple::Of(Versionstamp::Incomplete(0xffff))}) {
     std::string key = space.Pack(tuple);
     EXPECT_LE(begin, key) << tuple.ToString();
     EXPECT_LT(key, end) << tuple.ToString();
   }
-  auto [sub_begin, sub_end] = space.Range(Tuple{"a"});
+  auto [sub_begin, sub_end] = space.Range(Tuple::Of("a"));
   EXPECT_EQ(BytesToHex(sub_begin),
             "70"
             "026100"
@@ -94,14 +94,14 @@ TEST(SubspaceTest, RangeCoversEveryTupleKeyUnderThePrefix) {
 
 TEST(SubspaceTest, PackWithVersionstampCountsThePrefixInTheOffset) {
   Subspace space("pre");
-  StatusOr<std::string> key = space.PackWithVersionstamp(Tuple{Versionstamp::Incomplete(1)});
+  StatusOr<std::string> key = space.PackWithVersionstamp(Tuple::Of(Versionstamp::Incomplete(1)));
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_EQ(BytesToHex(*key),
             "707265"
             "33ffffffffffffffffffff0001"
             "04000000");
   EXPECT_TRUE(
-      HasErrorCode(space.PackWithVersionstamp(Tuple{1}).status(), ErrorCode::kInvalidArgument));
+      HasErrorCode(space.PackWithVersionstamp(Tuple::Of(1)).status(), ErrorCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -49,7 +49,9 @@ void AppendElement(const TupleElement& element, std::string* out);
 void AppendTuple(const Tuple& tuple, std::string* out) {
   out->push_back('(');
   for (size_t i = 0; i < tuple.size(); ++i) {
-    if (i > 0) out->append(", ");
+    if (i > 0) {
+      out->append(", ");
+    }
     AppendElement(tuple[i], out);
   }
   out->push_back(')');
@@ -79,13 +81,17 @@ void AppendElement(const TupleElement& element, std::string* out) {
     out->append(*b ? "true" : "false");
   } else if (const auto* uuid = std::get_if<Uuid>(&value)) {
     for (size_t i = 0; i < uuid->bytes.size(); ++i) {
-      if (i == 4 || i == 6 || i == 8 || i == 10) out->push_back('-');
+      if (i == 4 || i == 6 || i == 8 || i == 10) {
+        out->push_back('-');
+      }
       AppendHexByte(uuid->bytes[i], out);
     }
   } else if (const auto* stamp = std::get_if<Versionstamp>(&value)) {
     out->append("Versionstamp(");
     if (stamp->is_complete()) {
-      for (char c : stamp->transaction_version()) AppendHexByte(static_cast<uint8_t>(c), out);
+      for (char c : stamp->transaction_version()) {
+        AppendHexByte(static_cast<uint8_t>(c), out);
+      }
     } else {
       out->append("incomplete");
     }
@@ -101,7 +107,9 @@ std::strong_ordering CompareBytes(std::string_view a, std::string_view b) {
 std::strong_ordering CompareIntegers(const TupleElement::Value& a, const TupleElement::Value& b) {
   const auto* small_a = std::get_if<int64_t>(&a);
   const auto* small_b = std::get_if<int64_t>(&b);
-  if (small_a != nullptr && small_b != nullptr) return *small_a <=> *small_b;
+  if (small_a != nullptr && small_b != nullptr) {
+    return *small_a <=> *small_b;
+  }
   BigInteger big_a = small_a != nullptr ? BigInteger::FromInt64(*small_a) : std::get<BigInteger>(a);
   BigInteger big_b = small_b != nullptr ? BigInteger::FromInt64(*small_b) : std::get<BigInteger>(b);
   return big_a <=> big_b;
@@ -181,7 +189,9 @@ TupleElement::Type TupleElement::type() const {
 }
 
 std::optional<int64_t> TupleElement::AsInt64() const {
-  if (const auto* small = std::get_if<int64_t>(&value_)) return *small;
+  if (const auto* small = std::get_if<int64_t>(&value_)) {
+    return *small;
+  }
   // A BigInteger element never fits int64_t (see Value).
   return std::nullopt;
 }
@@ -194,7 +204,9 @@ std::string TupleElement::ToString() const {
 
 std::strong_ordering operator<=>(const TupleElement& a, const TupleElement& b) {
   TupleElement::Type type = a.type();
-  if (type != b.type()) return type <=> b.type();
+  if (type != b.type()) {
+    return type <=> b.type();
+  }
   const TupleElement::Value& va = a.value_;
   const TupleElement::Value& vb = b.value_;
   switch (type) {
@@ -228,15 +240,21 @@ std::strong_ordering operator<=>(const Tuple& a, const Tuple& b) {
   size_t common = std::min(a.size(), b.size());
   for (size_t i = 0; i < common; ++i) {
     std::strong_ordering order = a[i] <=> b[i];
-    if (order != 0) return order;
+    if (std::is_neq(order)) {
+      return order;
+    }
   }
   return a.size() <=> b.size();
 }
 
 bool Tuple::HasIncompleteVersionstamp() const {
   return std::any_of(elements_.begin(), elements_.end(), [](const TupleElement& element) {
-    if (const auto* stamp = element.get_if<Versionstamp>()) return !stamp->is_complete();
-    if (const auto* nested = element.get_if<Tuple>()) return nested->HasIncompleteVersionstamp();
+    if (const auto* stamp = element.get_if<Versionstamp>()) {
+      return !stamp->is_complete();
+    }
+    if (const auto* nested = element.get_if<Tuple>()) {
+      return nested->HasIncompleteVersionstamp();
+    }
     return false;
   });
 }

@@ -19,10 +19,11 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -41,6 +42,8 @@ struct ByteString {
 // A UUID element (0x30): the 16 bytes in RFC 4122 network order.
 struct Uuid {
   std::array<uint8_t, 16> bytes{};
+  // clang-tidy 14 takes the 0 that defaulted <=> compares against for a null pointer.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   friend auto operator<=>(const Uuid&, const Uuid&) = default;
 };
 
@@ -70,6 +73,7 @@ class Versionstamp {
   // All 12 bytes: transaction version then big-endian user version.
   const std::array<uint8_t, kSize>& bytes() const { return bytes_; }
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): see Uuid.
   friend auto operator<=>(const Versionstamp&, const Versionstamp&) = default;
 
  private:
@@ -79,7 +83,9 @@ class Versionstamp {
 class TupleElement;
 
 // An ordered list of TupleElements. Build one fluently:
-//   Tuple().Append("users").Append(42).AppendBytes(raw)   or   Tuple{"users", 42, 1.5}.
+//   Tuple().Append("users").Append(42).AppendBytes(raw)   or   Tuple::Of("users", 42, 1.5).
+// (No initializer-list constructor: for Tuple{other_tuple} GCC and Clang disagree on whether
+// it copies or nests.)
 class Tuple {
  public:
   // Unpack rejects nested tuples deeper than this (counting the outermost tuple as depth 0),
@@ -87,8 +93,12 @@ class Tuple {
   static constexpr int kMaxNestingDepth = 256;
 
   Tuple() = default;
-  Tuple(std::initializer_list<TupleElement> elements);
   explicit Tuple(std::vector<TupleElement> elements);
+
+  // One element per argument, each converted by TupleElement's constructors; a Tuple
+  // argument becomes a nested tuple: Tuple::Of("a", Tuple::Of(1)) is ("a", (1)).
+  template <typename... Elements>
+  static Tuple Of(Elements&&... elements);
 
   Tuple& Append(TupleElement element);
   Tuple& AppendNull();
@@ -138,7 +148,7 @@ class Tuple {
 };
 
 // One value in a Tuple. The constructors are implicit on purpose, like std::variant's, so
-// that Tuple{"a", 1, nullptr} and Append(x) read naturally.
+// that Tuple::Of("a", 1, nullptr) and Append(x) read naturally.
 class TupleElement {
  public:
   // The element types in FDB sort order.
@@ -161,6 +171,7 @@ class TupleElement {
                              float, double, bool, Uuid, Versionstamp>;
 
   TupleElement() = default;  // null
+  // NOLINTBEGIN(google-explicit-constructor): implicit on purpose, see the class comment.
   TupleElement(std::nullptr_t) {}
   TupleElement(ByteString bytes) : value_(std::move(bytes)) {}
   TupleElement(std::string text) : value_(std::move(text)) {}
@@ -169,13 +180,13 @@ class TupleElement {
   TupleElement(Tuple nested) : value_(std::move(nested)) {}
   template <std::integral T>
   requires(!std::same_as<T, bool>) TupleElement(T integer) {
-    if constexpr (std::is_signed_v<T> || sizeof(T) < sizeof(int64_t)) {
-      value_ = static_cast<int64_t>(integer);
-    } else if (integer <= static_cast<uint64_t>(INT64_MAX)) {
-      value_ = static_cast<int64_t>(integer);
-    } else {
-      value_ = BigInteger::FromUint64(integer);
+    if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(int64_t)) {
+      if (integer > static_cast<uint64_t>(INT64_MAX)) {
+        value_ = BigInteger::FromUint64(integer);
+        return;
+      }
     }
+    value_ = static_cast<int64_t>(integer);
   }
   TupleElement(BigInteger integer);
   TupleElement(float value) : value_(value) {}
@@ -183,6 +194,7 @@ class TupleElement {
   TupleElement(bool value) : value_(value) {}
   TupleElement(Uuid uuid) : value_(uuid) {}
   TupleElement(Versionstamp versionstamp) : value_(versionstamp) {}
+  // NOLINTEND(google-explicit-constructor)
 
   Type type() const;
   const Value& value() const { return value_; }
@@ -200,13 +212,22 @@ class TupleElement {
   std::string ToString() const;
 
   friend std::strong_ordering operator<=>(const TupleElement& a, const TupleElement& b);
-  friend bool operator==(const TupleElement& a, const TupleElement& b) { return (a <=> b) == 0; }
+  friend bool operator==(const TupleElement& a, const TupleElement& b) {
+    return std::is_eq(a <=> b);
+  }
 
  private:
   Value value_;
 };
 
-inline Tuple::Tuple(std::initializer_list<TupleElement> elements) : elements_(elements) {}
+template <typename... Elements>
+Tuple Tuple::Of(Elements&&... elements) {
+  Tuple tuple;
+  tuple.elements_.reserve(sizeof...(elements));
+  (tuple.elements_.emplace_back(std::forward<Elements>(elements)), ...);
+  return tuple;
+}
+
 inline Tuple::Tuple(std::vector<TupleElement> elements) : elements_(std::move(elements)) {}
 
 inline size_t Tuple::size() const { return elements_.size(); }
@@ -226,7 +247,7 @@ inline Tuple& Tuple::AppendBytes(std::string_view bytes) {
   return Append(ByteString{std::string(bytes)});
 }
 
-inline bool operator==(const Tuple& a, const Tuple& b) { return (a <=> b) == 0; }
+inline bool operator==(const Tuple& a, const Tuple& b) { return std::is_eq(a <=> b); }
 
 }  // namespace recordstore
 

@@ -17,7 +17,9 @@ using nlohmann::json;
 
 json LoadVectors() {
   std::ifstream file(std::string(RS_TUPLE_TESTDATA_DIR) + "/fdb_tuple_vectors.json");
-  if (!file) throw std::runtime_error("cannot open fdb_tuple_vectors.json");
+  if (!file) {
+    throw std::runtime_error("cannot open fdb_tuple_vectors.json");
+  }
   return json::parse(file);
 }
 
@@ -29,7 +31,9 @@ const json& Vectors() {
 template <size_t N>
 std::array<uint8_t, N> FixedBytes(const std::string& hex) {
   std::string bytes = HexToBytes(hex);
-  if (bytes.size() != N) throw std::invalid_argument("wrong length: " + hex);
+  if (bytes.size() != N) {
+    throw std::invalid_argument("wrong length: " + hex);
+  }
   std::array<uint8_t, N> out;
   std::memcpy(out.data(), bytes.data(), N);
   return out;
@@ -38,20 +42,36 @@ std::array<uint8_t, N> FixedBytes(const std::string& hex) {
 Tuple TupleFromJson(const json& elements);
 
 TupleElement ElementFromJson(const json& element) {
-  if (element.size() != 1) throw std::invalid_argument("element: " + element.dump());
+  if (element.size() != 1) {
+    throw std::invalid_argument("element: " + element.dump());
+  }
   const auto& [type, value] = *element.items().begin();
-  if (type == "null") return TupleElement();
-  if (type == "bytes") return ByteString{HexToBytes(value.get<std::string>())};
-  if (type == "string") return value.get<std::string>();
-  if (type == "nested") return TupleFromJson(value);
-  if (type == "bool") return value.get<bool>();
-  if (type == "uuid") return Uuid{FixedBytes<16>(value.get<std::string>())};
+  if (type == "null") {
+    return TupleElement();
+  }
+  if (type == "bytes") {
+    return ByteString{HexToBytes(value.get<std::string>())};
+  }
+  if (type == "string") {
+    return value.get<std::string>();
+  }
+  if (type == "nested") {
+    return TupleFromJson(value);
+  }
+  if (type == "bool") {
+    return value.get<bool>();
+  }
+  if (type == "uuid") {
+    return Uuid{FixedBytes<16>(value.get<std::string>())};
+  }
   if (type == "versionstamp") {
     return Versionstamp::FromBytes(FixedBytes<12>(value.get<std::string>()));
   }
   if (type == "int") {
     StatusOr<BigInteger> integer = BigInteger::FromDecimal(value.get<std::string>());
-    if (!integer.ok()) throw std::invalid_argument(std::string(integer.status().message()));
+    if (!integer.ok()) {
+      throw std::invalid_argument(integer.status().ToString());
+    }
     return *std::move(integer);
   }
   if (type == "float") {
@@ -62,7 +82,9 @@ TupleElement ElementFromJson(const json& element) {
   if (type == "double") {
     std::array<uint8_t, 8> bits = FixedBytes<8>(value.get<std::string>());
     uint64_t word = 0;
-    for (uint8_t byte : bits) word = (word << 8) | byte;
+    for (uint8_t byte : bits) {
+      word = (word << 8) | byte;
+    }
     return std::bit_cast<double>(word);
   }
   throw std::invalid_argument("unknown element type " + type);
@@ -70,7 +92,9 @@ TupleElement ElementFromJson(const json& element) {
 
 Tuple TupleFromJson(const json& elements) {
   Tuple tuple;
-  for (const json& element : elements) tuple.Append(ElementFromJson(element));
+  for (const json& element : elements) {
+    tuple.Append(ElementFromJson(element));
+  }
   return tuple;
 }
 
@@ -104,8 +128,9 @@ TEST(TupleConformanceTest, OrderCasesSortFirstBeforeSecond) {
 
 TEST(TupleConformanceTest, ComparisonAgreesWithByteOrderForAllCasePairs) {
   std::vector<Tuple> tuples;
-  for (const json& test_case : Vectors()["cases"])
+  for (const json& test_case : Vectors()["cases"]) {
     tuples.push_back(TupleFromJson(test_case["tuple"]));
+  }
   for (const Tuple& a : tuples) {
     for (const Tuple& b : tuples) {
       EXPECT_EQ(a <=> b, a.Pack() <=> b.Pack()) << a.ToString() << " vs " << b.ToString();

@@ -52,7 +52,9 @@ class Encoder {
 
   // `nested` selects the in-tuple form of null (00 ff instead of 00).
   void EncodeElements(const Tuple& tuple, bool nested) {
-    for (const TupleElement& element : tuple) EncodeElement(element, nested);
+    for (const TupleElement& element : tuple) {
+      EncodeElement(element, nested);
+    }
   }
 
   int incomplete_versionstamp_count() const { return incomplete_versionstamp_count_; }
@@ -65,7 +67,9 @@ class Encoder {
     switch (element.type()) {
       case TupleElement::Type::kNull:
         out_.push_back(static_cast<char>(kNullCode));
-        if (nested) out_.push_back(static_cast<char>(kEscapeByte));
+        if (nested) {
+          out_.push_back(static_cast<char>(kEscapeByte));
+        }
         return;
       case TupleElement::Type::kBytes:
         return EncodeEscaped(kBytesCode, std::get<ByteString>(value).data);
@@ -77,7 +81,9 @@ class Encoder {
         out_.push_back(static_cast<char>(kNullCode));
         return;
       case TupleElement::Type::kInteger:
-        if (const auto* small = std::get_if<int64_t>(&value)) return EncodeInt64(*small);
+        if (const auto* small = std::get_if<int64_t>(&value)) {
+          return EncodeInt64(*small);
+        }
         return EncodeBigInteger(std::get<BigInteger>(value));
       case TupleElement::Type::kFloat:
         out_.push_back(static_cast<char>(kFloatCode));
@@ -165,7 +171,9 @@ class Encoder {
       out_.append(magnitude);
       return;
     }
-    for (char byte : magnitude) out_.push_back(static_cast<char>(~byte));
+    for (char byte : magnitude) {
+      out_.push_back(static_cast<char>(~byte));
+    }
   }
 
   std::string& out_;
@@ -206,9 +214,13 @@ size_t FindInvalidUtf8(std::string_view text) {
     } else {
       return i;
     }
-    if (size - i < length) return i;
+    if (size - i < length) {
+      return i;
+    }
     for (size_t k = 1; k < length; ++k) {
-      if ((bytes[i + k] & 0xc0) != 0x80) return i;
+      if ((bytes[i + k] & 0xc0) != 0x80) {
+        return i;
+      }
       code_point = (code_point << 6) | (bytes[i + k] & 0x3f);
     }
     if (code_point < minimum || code_point > 0x10ffff ||
@@ -245,7 +257,9 @@ class Decoder {
 
   // Fails unless `count` more bytes follow pos_.
   Status Need(size_t count, const char* what, size_t element_start) const {
-    if (size_ - pos_ >= count) return Status();
+    if (size_ - pos_ >= count) {
+      return Status();
+    }
     return Corrupt("truncated " + std::string(what) + " at byte " + std::to_string(element_start) +
                    ": needs " + std::to_string(count) + " more bytes, " +
                    std::to_string(size_ - pos_) + " remain");
@@ -253,7 +267,9 @@ class Decoder {
 
   uint64_t ReadBigEndian(size_t width) {
     uint64_t value = 0;
-    for (size_t i = 0; i < width; ++i) value = (value << 8) | data_[pos_ + i];
+    for (size_t i = 0; i < width; ++i) {
+      value = (value << 8) | data_[pos_ + i];
+    }
     pos_ += width;
     return value;
   }
@@ -261,19 +277,25 @@ class Decoder {
   // Decodes elements up to the end of input (depth 0) or up to the terminator of the nested
   // tuple whose type code is at `start` (depth > 0).
   Status DecodeElements(std::vector<TupleElement>* out, int depth, size_t start) {
-    if (depth == 0 && pos_ < size_) out->reserve(kExpectedElements);
+    if (depth == 0 && pos_ < size_) {
+      out->reserve(kExpectedElements);
+    }
     while (pos_ < size_) {
       size_t element_start = pos_;
       uint8_t code = data_[pos_++];
       if (code == kNullCode && depth > 0) {
-        if (pos_ == size_ || data_[pos_] != kEscapeByte) return Status();  // terminator
+        if (pos_ == size_ || data_[pos_] != kEscapeByte) {
+          return Status();  // terminator
+        }
         ++pos_;
         out->emplace_back();
         continue;
       }
       RETURN_IF_ERROR(DecodeElement(code, element_start, depth, out));
     }
-    if (depth == 0) return Status();
+    if (depth == 0) {
+      return Status();
+    }
     return Corrupt("unterminated nested tuple starting at byte " + std::to_string(start));
   }
 
@@ -370,7 +392,9 @@ class Decoder {
       return Status();
     }
     char magnitude_bytes[8];
-    for (int i = 0; i < 8; ++i) magnitude_bytes[i] = static_cast<char>(magnitude >> (56 - 8 * i));
+    for (int i = 0; i < 8; ++i) {
+      magnitude_bytes[i] = static_cast<char>(magnitude >> (56 - 8 * i));
+    }
     ASSIGN_OR_RETURN(BigInteger big,
                      BigInteger::FromMagnitude(true, std::string_view(magnitude_bytes, 8)));
     out->emplace_back(std::move(big));
@@ -386,7 +410,9 @@ class Decoder {
     std::string magnitude(reinterpret_cast<const char*>(data_ + pos_), width);
     pos_ += width;
     if (negative) {
-      for (char& byte : magnitude) byte = static_cast<char>(~byte);
+      for (char& byte : magnitude) {
+        byte = static_cast<char>(~byte);
+      }
     }
     ASSIGN_OR_RETURN(BigInteger big, BigInteger::FromMagnitude(negative, magnitude));
     out->emplace_back(std::move(big));
@@ -449,7 +475,9 @@ StatusOr<std::string> Tuple::PackWithVersionstamp(std::string_view prefix) const
                                                       std::to_string(offset) +
                                                       " does not fit the 4-byte operand");
   }
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(offset >> (8 * i)));
+  for (int i = 0; i < 4; ++i) {
+    out.push_back(static_cast<char>(offset >> (8 * i)));
+  }
   return out;
 }
 

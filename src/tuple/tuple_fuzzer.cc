@@ -17,9 +17,13 @@ namespace recordstore {
 namespace {
 
 void Check(bool condition, const char* what, std::string_view input) {
-  if (condition) return;
+  if (condition) {
+    return;
+  }
   std::fprintf(stderr, "tuple fuzzer: %s; input (%zu bytes):", what, input.size());
-  for (char c : input) std::fprintf(stderr, " %02x", static_cast<uint8_t>(c));
+  for (char c : input) {
+    std::fprintf(stderr, " %02x", static_cast<uint8_t>(c));
+  }
   std::fprintf(stderr, "\n");
   std::abort();
 }
@@ -41,15 +45,24 @@ void CheckRoundTrip(std::string_view input) {
   Check(again->Pack() == canonical, "re-encoding is not stable", input);
 }
 
-int Sign(std::strong_ordering order) { return order < 0 ? -1 : order > 0 ? 1 : 0; }
+int Sign(std::strong_ordering order) {
+  if (std::is_lt(order)) {
+    return -1;
+  }
+  return std::is_gt(order) ? 1 : 0;
+}
 
 void CheckOrder(std::string_view input) {
-  if (input.empty()) return;
+  if (input.empty()) {
+    return;
+  }
   std::string_view rest = input.substr(1);
   size_t split = rest.empty() ? 0 : static_cast<uint8_t>(input[0]) % (rest.size() + 1);
   StatusOr<Tuple> a = Tuple::Unpack(rest.substr(0, split));
   StatusOr<Tuple> b = Tuple::Unpack(rest.substr(split));
-  if (!a.ok() || !b.ok()) return;
+  if (!a.ok() || !b.ok()) {
+    return;
+  }
   Check(Sign(*a <=> *b) == Sign(a->Pack() <=> b->Pack()),
         "tuple order differs from byte order of encodings", input);
 }

@@ -23,7 +23,9 @@ class RandomTuples {
   Tuple NextTuple(int depth = 0) {
     Tuple tuple;
     size_t size = Uniform(0, 4);
-    for (size_t i = 0; i < size; ++i) tuple.Append(NextElement(depth));
+    for (size_t i = 0; i < size; ++i) {
+      tuple.Append(NextElement(depth));
+    }
     return tuple;
   }
 
@@ -35,7 +37,9 @@ class RandomTuples {
   std::string Pieces(const std::vector<std::string>& pool) {
     std::string out;
     size_t count = Uniform(0, 3);
-    for (size_t i = 0; i < count; ++i) out += pool[Uniform(0, pool.size() - 1)];
+    for (size_t i = 0; i < count; ++i) {
+      out += pool[Uniform(0, pool.size() - 1)];
+    }
     return out;
   }
 
@@ -58,7 +62,9 @@ class RandomTuples {
 
   BigInteger NextBigInteger() {
     std::string magnitude(Uniform(8, 12), '\0');
-    for (char& byte : magnitude) byte = static_cast<char>(Uniform(0, 1) ? 0xff : rng_());
+    for (char& byte : magnitude) {
+      byte = static_cast<char>(Uniform(0, 1) ? 0xff : rng_());
+    }
     magnitude[0] = static_cast<char>(Uniform(1, 255));
     return *BigInteger::FromMagnitude(Uniform(0, 1) == 1, magnitude);
   }
@@ -74,7 +80,9 @@ class RandomTuples {
                                   std::numeric_limits<Float>::quiet_NaN(),
                                   -std::numeric_limits<Float>::quiet_NaN(),
                                   std::numeric_limits<Float>::denorm_min()};
-    if (Uniform(0, 1)) return kPool[Uniform(0, std::size(kPool) - 1)];
+    if (Uniform(0, 1)) {
+      return kPool[Uniform(0, std::size(kPool) - 1)];
+    }
     return std::bit_cast<Float>(static_cast<Bits>(rng_()));
   }
 
@@ -99,14 +107,19 @@ class RandomTuples {
         return Uniform(0, 1) == 1;
       case 9: {
         Uuid uuid;
-        for (uint8_t& byte : uuid.bytes) byte = static_cast<uint8_t>(Uniform(0, 2));
+        for (uint8_t& byte : uuid.bytes) {
+          byte = static_cast<uint8_t>(Uniform(0, 2));
+        }
         return uuid;
       }
       case 10: {
-        if (Uniform(0, 3) == 0)
+        if (Uniform(0, 3) == 0) {
           return Versionstamp::Incomplete(static_cast<uint16_t>(Uniform(0, 2)));
+        }
         std::array<uint8_t, Versionstamp::kSize> bytes;
-        for (uint8_t& byte : bytes) byte = static_cast<uint8_t>(Uniform(0, 2));
+        for (uint8_t& byte : bytes) {
+          byte = static_cast<uint8_t>(Uniform(0, 2));
+        }
         return Versionstamp::FromBytes(bytes);
       }
       default:
@@ -117,7 +130,12 @@ class RandomTuples {
   std::mt19937_64 rng_;
 };
 
-int Sign(std::strong_ordering order) { return order < 0 ? -1 : order > 0 ? 1 : 0; }
+int Sign(std::strong_ordering order) {
+  if (std::is_lt(order)) {
+    return -1;
+  }
+  return std::is_gt(order) ? 1 : 0;
+}
 
 TEST(TuplePropertyTest, RandomTuplesRoundTrip) {
   SCOPED_TRACE("seed " + std::to_string(kSeed));
@@ -143,7 +161,9 @@ TEST(TuplePropertyTest, ComparisonEqualsBytewiseOrderOfEncodings) {
     int by_bytes = Sign(a.Pack() <=> b.Pack());
     ASSERT_EQ(by_value, by_bytes) << a.ToString() << " vs " << b.ToString();
     ASSERT_EQ(Sign(b <=> a), -by_value) << a.ToString() << " vs " << b.ToString();
-    if (by_value == 0) ++equal_pairs;
+    if (by_value == 0) {
+      ++equal_pairs;
+    }
   }
   // The pools are small enough that equal tuples occur; otherwise equality went untested.
   EXPECT_GT(equal_pairs, 100);
@@ -158,12 +178,14 @@ TEST(TuplePropertyTest, TruncatedAndMutatedEncodingsNeverCrash) {
     for (size_t length = 0; length < packed.size(); ++length) {
       // A proper prefix may still be a valid tuple (one element fewer); if not, it must
       // fail as corruption.
-      StatusOr<Tuple> prefix = Tuple::Unpack(std::string_view(packed).substr(0, length));
+      StatusOr<Tuple> prefix = Tuple::Unpack(packed.substr(0, length));
       if (!prefix.ok()) {
         ASSERT_TRUE(HasErrorCode(prefix.status(), ErrorCode::kDataCorruption));
       }
     }
-    if (packed.empty()) continue;
+    if (packed.empty()) {
+      continue;
+    }
     std::string mutated = packed;
     mutated[rng() % mutated.size()] = static_cast<char>(rng());
     StatusOr<Tuple> tuple = Tuple::Unpack(mutated);

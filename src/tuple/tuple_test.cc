@@ -33,7 +33,7 @@ TEST(TupleTest, FluentAppendEqualsInitializerList) {
                      .AppendBytes(std::string_view("\x00", 1))
                      .AppendNull()
                      .Append(2.5);
-  Tuple listed{"a", 1, ByteString{std::string("\x00", 1)}, nullptr, 2.5};
+  Tuple listed = Tuple::Of("a", 1, ByteString{std::string("\x00", 1)}, nullptr, 2.5);
   EXPECT_EQ(fluent, listed);
   EXPECT_EQ(fluent.size(), 5u);
   EXPECT_EQ(fluent[0].type(), TupleElement::Type::kString);
@@ -41,6 +41,17 @@ TEST(TupleTest, FluentAppendEqualsInitializerList) {
   EXPECT_EQ(fluent[2].type(), TupleElement::Type::kBytes);
   EXPECT_EQ(fluent[3].type(), TupleElement::Type::kNull);
   EXPECT_EQ(fluent[4].type(), TupleElement::Type::kDouble);
+}
+
+TEST(TupleTest, OfNestsTupleArgumentsWhileCopiesStayCopies) {
+  Tuple inner = Tuple::Of(1);
+  Tuple nested = Tuple::Of(inner);
+  ASSERT_EQ(nested.size(), 1u);
+  ASSERT_NE(nested[0].get_if<Tuple>(), nullptr);
+  EXPECT_EQ(*nested[0].get_if<Tuple>(), inner);
+  Tuple copy(inner);
+  EXPECT_EQ(copy, inner);
+  EXPECT_EQ(Tuple::Of().size(), 0u);
 }
 
 TEST(TupleTest, IntegersHaveOneRepresentationWhateverTheSourceType) {
@@ -57,7 +68,7 @@ TEST(TupleTest, IntegersHaveOneRepresentationWhateverTheSourceType) {
 
 TEST(TupleTest, CharPointerAndStringViewBecomeStringsNotBools) {
   std::string_view view = "v";
-  Tuple tuple{"literal", view, std::string("owned")};
+  Tuple tuple = Tuple::Of("literal", view, std::string("owned"));
   for (const TupleElement& element : tuple) {
     EXPECT_EQ(element.type(), TupleElement::Type::kString);
   }
@@ -68,7 +79,7 @@ TEST(TupleTest, ToStringShowsEveryType) {
                     .AppendNull()
                     .AppendBytes(std::string("a\x00\"", 3))
                     .Append("h\xc3\xa9")
-                    .Append(Tuple{1, true})
+                    .Append(Tuple::Of(1, true))
                     .Append(Big("-18446744073709551616"))
                     .Append(1.5f)
                     .Append(-0.25)
@@ -86,19 +97,19 @@ TEST(TupleTest, ToStringShowsEveryType) {
 // ---- Encoding: exact bytes beyond the FDB vectors ----
 
 TEST(TupleTest, PacksStringsAndBytesWithEscapedZeros) {
-  EXPECT_EQ(PackHex(Tuple{"a"}), "026100");
+  EXPECT_EQ(PackHex(Tuple::Of("a")), "026100");
   EXPECT_EQ(PackHex(Tuple().AppendBytes(std::string("\x00\x00", 2))), "0100ff00ff00");
-  EXPECT_EQ(PackHex(Tuple{std::string("\x00", 1)}), "0200ff00");
+  EXPECT_EQ(PackHex(Tuple::Of(std::string("\x00", 1))), "0200ff00");
 }
 
 TEST(TupleTest, PacksNullAtTopLevelAsZeroAndInsideNestedAsZeroFf) {
   Tuple nested_null;
   nested_null.AppendNull();
-  EXPECT_EQ(PackHex(Tuple{nullptr, nested_null}), "000500ff00");
+  EXPECT_EQ(PackHex(Tuple::Of(nullptr, nested_null)), "000500ff00");
 }
 
 TEST(TupleTest, PacksDeeplyNestedTuples) {
-  Tuple inner{1};
+  Tuple inner = Tuple::Of(1);
   Tuple middle = Tuple().Append(inner).AppendNull();
   Tuple outer = Tuple().Append(middle);
   EXPECT_EQ(PackHex(outer),
@@ -111,47 +122,47 @@ TEST(TupleTest, PacksDeeplyNestedTuples) {
 }
 
 TEST(TupleTest, PacksInt64Boundaries) {
-  EXPECT_EQ(PackHex(Tuple{std::numeric_limits<int64_t>::min()}), "0c7fffffffffffffff");
-  EXPECT_EQ(PackHex(Tuple{std::numeric_limits<int64_t>::max()}), "1c7fffffffffffffff");
-  EXPECT_EQ(PackHex(Tuple{int64_t{-0x100000000}}), "0ffeffffffff");
-  EXPECT_EQ(PackHex(Tuple{uint64_t{0x8000000000000000}}), "1c8000000000000000");
+  EXPECT_EQ(PackHex(Tuple::Of(std::numeric_limits<int64_t>::min())), "0c7fffffffffffffff");
+  EXPECT_EQ(PackHex(Tuple::Of(std::numeric_limits<int64_t>::max())), "1c7fffffffffffffff");
+  EXPECT_EQ(PackHex(Tuple::Of(int64_t{-0x100000000})), "0ffeffffffff");
+  EXPECT_EQ(PackHex(Tuple::Of(uint64_t{0x8000000000000000})), "1c8000000000000000");
 }
 
 TEST(TupleTest, PacksIntegersBeyond64BitsWithALengthByte) {
-  EXPECT_EQ(PackHex(Tuple{Big("-18446744073709551616")}), "0bf6feffffffffffffffff");
-  EXPECT_EQ(PackHex(Tuple{Big("-18446744073709551615")}), "0c0000000000000000");
-  EXPECT_EQ(PackHex(Tuple{Big("18446744073709551616")}), "1d09010000000000000000");
+  EXPECT_EQ(PackHex(Tuple::Of(Big("-18446744073709551616"))), "0bf6feffffffffffffffff");
+  EXPECT_EQ(PackHex(Tuple::Of(Big("-18446744073709551615"))), "0c0000000000000000");
+  EXPECT_EQ(PackHex(Tuple::Of(Big("18446744073709551616"))), "1d09010000000000000000");
   std::string largest_magnitude(BigInteger::kMaxMagnitudeBytes, '\xff');
   BigInteger largest = *BigInteger::FromMagnitude(false, largest_magnitude);
   BigInteger smallest = *BigInteger::FromMagnitude(true, largest_magnitude);
-  EXPECT_EQ(Tuple{largest}.Pack(), "\x1d\xff" + largest_magnitude);
-  EXPECT_EQ(Tuple{smallest}.Pack(),
+  EXPECT_EQ(Tuple::Of(largest).Pack(), "\x1d\xff" + largest_magnitude);
+  EXPECT_EQ(Tuple::Of(smallest).Pack(),
             std::string("\x0b\x00", 2).append(BigInteger::kMaxMagnitudeBytes, '\0'));
-  EXPECT_EQ(*Tuple::Unpack(Tuple{largest}.Pack()), Tuple{largest});
-  EXPECT_EQ(*Tuple::Unpack(Tuple{smallest}.Pack()), Tuple{smallest});
+  EXPECT_EQ(*Tuple::Unpack(Tuple::Of(largest).Pack()), Tuple::Of(largest));
+  EXPECT_EQ(*Tuple::Unpack(Tuple::Of(smallest).Pack()), Tuple::Of(smallest));
 }
 
 TEST(TupleTest, PacksFloatsWithSignFlip) {
-  EXPECT_EQ(PackHex(Tuple{1.0f}), "20bf800000");
-  EXPECT_EQ(PackHex(Tuple{-1.0f}), "20407fffff");
-  EXPECT_EQ(PackHex(Tuple{1.0}), "21bff0000000000000");
-  EXPECT_EQ(PackHex(Tuple{-0.0}), "217fffffffffffffff");
-  EXPECT_EQ(PackHex(Tuple{std::numeric_limits<double>::quiet_NaN()}), "21fff8000000000000");
+  EXPECT_EQ(PackHex(Tuple::Of(1.0f)), "20bf800000");
+  EXPECT_EQ(PackHex(Tuple::Of(-1.0f)), "20407fffff");
+  EXPECT_EQ(PackHex(Tuple::Of(1.0)), "21bff0000000000000");
+  EXPECT_EQ(PackHex(Tuple::Of(-0.0)), "217fffffffffffffff");
+  EXPECT_EQ(PackHex(Tuple::Of(std::numeric_limits<double>::quiet_NaN())), "21fff8000000000000");
 }
 
 TEST(TupleTest, PacksBoolsUuidsAndVersionstamps) {
-  EXPECT_EQ(PackHex(Tuple{false, true}), "2627");
+  EXPECT_EQ(PackHex(Tuple::Of(false, true)), "2627");
   Uuid uuid;
   uuid.bytes.fill(0xab);
-  EXPECT_EQ(PackHex(Tuple{uuid}), "30abababababababababababababababab");
-  EXPECT_EQ(PackHex(Tuple{CompleteStamp("0102030405060708090a", 0x0b0c)}),
+  EXPECT_EQ(PackHex(Tuple::Of(uuid)), "30abababababababababababababababab");
+  EXPECT_EQ(PackHex(Tuple::Of(CompleteStamp("0102030405060708090a", 0x0b0c))),
             "330102030405060708090a0b0c");
-  EXPECT_EQ(PackHex(Tuple{Versionstamp::Incomplete(5)}), "33ffffffffffffffffffff0005");
+  EXPECT_EQ(PackHex(Tuple::Of(Versionstamp::Incomplete(5))), "33ffffffffffffffffffff0005");
 }
 
 TEST(TupleTest, PackIntoAppendsAfterExistingBytes) {
   std::string key = "pre";
-  Tuple{1}.PackInto(&key);
+  Tuple::Of(1).PackInto(&key);
   EXPECT_EQ(key, "pre\x15\x01");
 }
 
@@ -176,7 +187,7 @@ TEST(TupleTest, VersionstampAccessorsAndValidation) {
 }
 
 TEST(TupleTest, PackWithVersionstampAppendsLittleEndianOffsetOfTransactionVersion) {
-  Tuple tuple{"a", Versionstamp::Incomplete(7)};
+  Tuple tuple = Tuple::Of("a", Versionstamp::Incomplete(7));
   StatusOr<std::string> key = tuple.PackWithVersionstamp();
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_EQ(BytesToHex(*key),
@@ -191,7 +202,7 @@ TEST(TupleTest, PackWithVersionstampAppendsLittleEndianOffsetOfTransactionVersio
 }
 
 TEST(TupleTest, PackWithVersionstampFindsOneInsideNestedTuple) {
-  Tuple tuple = Tuple().Append(1).Append(Tuple{nullptr, Versionstamp::Incomplete(0)});
+  Tuple tuple = Tuple().Append(1).Append(Tuple::Of(nullptr, Versionstamp::Incomplete(0)));
   EXPECT_TRUE(tuple.HasIncompleteVersionstamp());
   StatusOr<std::string> key = tuple.PackWithVersionstamp();
   ASSERT_TRUE(key.ok()) << key.status();
@@ -202,7 +213,7 @@ TEST(TupleTest, PackWithVersionstampFindsOneInsideNestedTuple) {
 }
 
 TEST(TupleTest, PackWithVersionstampRejectsNoIncompleteVersionstamp) {
-  Tuple tuple{"a", CompleteStamp("00000000000000000001", 0)};
+  Tuple tuple = Tuple::Of("a", CompleteStamp("00000000000000000001", 0));
   EXPECT_FALSE(tuple.HasIncompleteVersionstamp());
   Status status = tuple.PackWithVersionstamp().status();
   EXPECT_TRUE(HasErrorCode(status, ErrorCode::kInvalidArgument));
@@ -213,7 +224,7 @@ TEST(TupleTest, PackWithVersionstampRejectsNoIncompleteVersionstamp) {
 
 TEST(TupleTest, PackWithVersionstampRejectsTwoIncompleteVersionstamps) {
   Tuple tuple =
-      Tuple().Append(Versionstamp::Incomplete(1)).Append(Tuple{Versionstamp::Incomplete(2)});
+      Tuple().Append(Versionstamp::Incomplete(1)).Append(Tuple::Of(Versionstamp::Incomplete(2)));
   Status status = tuple.PackWithVersionstamp().status();
   EXPECT_TRUE(HasErrorCode(status, ErrorCode::kInvalidArgument));
   EXPECT_EQ(status.message(),
@@ -223,7 +234,7 @@ TEST(TupleTest, PackWithVersionstampRejectsTwoIncompleteVersionstamps) {
 }
 
 TEST(TupleTest, IncompleteVersionstampRoundTripsThroughPlainPack) {
-  Tuple tuple{Versionstamp::Incomplete(3)};
+  Tuple tuple = Tuple::Of(Versionstamp::Incomplete(3));
   EXPECT_EQ(UnpackHexOrDie(PackHex(tuple)), tuple);
 }
 
@@ -236,7 +247,7 @@ TEST(TupleTest, UnpacksEveryType) {
                        .AppendNull()
                        .AppendBytes(std::string("\x00\x01", 2))
                        .Append("s")
-                       .Append(Tuple{nullptr, Tuple{}})
+                       .Append(Tuple::Of(nullptr, Tuple()))
                        .Append(-300)
                        .Append(Big("-18446744073709551616"))
                        .Append(Big("18446744073709551616"))
@@ -249,13 +260,13 @@ TEST(TupleTest, UnpacksEveryType) {
 }
 
 TEST(TupleTest, UnpacksNonCanonicalIntegersAndRepacksThemShorter) {
-  EXPECT_EQ(UnpackHexOrDie("1500"), Tuple{0});
-  EXPECT_EQ(UnpackHexOrDie("160001"), Tuple{1});
-  EXPECT_EQ(UnpackHexOrDie("13ff"), Tuple{0});
-  EXPECT_EQ(UnpackHexOrDie("1d0101"), Tuple{1});
-  EXPECT_EQ(UnpackHexOrDie("1d00"), Tuple{0});
-  EXPECT_EQ(UnpackHexOrDie("0bfefe"), Tuple{-1});
-  EXPECT_EQ(UnpackHexOrDie("1d0a00010000000000000000"), Tuple{Big("18446744073709551616")});
+  EXPECT_EQ(UnpackHexOrDie("1500"), Tuple::Of(0));
+  EXPECT_EQ(UnpackHexOrDie("160001"), Tuple::Of(1));
+  EXPECT_EQ(UnpackHexOrDie("13ff"), Tuple::Of(0));
+  EXPECT_EQ(UnpackHexOrDie("1d0101"), Tuple::Of(1));
+  EXPECT_EQ(UnpackHexOrDie("1d00"), Tuple::Of(0));
+  EXPECT_EQ(UnpackHexOrDie("0bfefe"), Tuple::Of(-1));
+  EXPECT_EQ(UnpackHexOrDie("1d0a00010000000000000000"), Tuple::Of(Big("18446744073709551616")));
   EXPECT_EQ(PackHex(UnpackHexOrDie("160001")), "1501");
 }
 
@@ -368,18 +379,18 @@ TEST(TupleTest, UnpackAcceptsMaximumNestingDepthAndRejectsOneMore) {
 
 TEST(TupleTest, TypesSortInFdbOrder) {
   std::vector<Tuple> ascending = {
-      Tuple{nullptr},
+      Tuple::Of(nullptr),
       Tuple().AppendBytes("z"),
-      Tuple{""},
-      Tuple().Append(Tuple{}),
-      Tuple{Big("-18446744073709551616")},
-      Tuple{Big("18446744073709551616")},
-      Tuple{-1.0f},
-      Tuple{-1.0},
-      Tuple{false},
-      Tuple{true},
-      Tuple{Uuid{}},
-      Tuple{CompleteStamp("00000000000000000000", 0)},
+      Tuple::Of(""),
+      Tuple().Append(Tuple()),
+      Tuple::Of(Big("-18446744073709551616")),
+      Tuple::Of(Big("18446744073709551616")),
+      Tuple::Of(-1.0f),
+      Tuple::Of(-1.0),
+      Tuple::Of(false),
+      Tuple::Of(true),
+      Tuple::Of(Uuid{}),
+      Tuple::Of(CompleteStamp("00000000000000000000", 0)),
   };
   for (size_t i = 0; i + 1 < ascending.size(); ++i) {
     EXPECT_LT(ascending[i], ascending[i + 1]) << i;
@@ -407,8 +418,8 @@ TEST(TupleTest, IntegersSortNumericallyAcrossRepresentations) {
       Big("18446744073709551616"),
   };
   for (size_t i = 0; i + 1 < ascending.size(); ++i) {
-    Tuple low{ascending[i]};
-    Tuple high{ascending[i + 1]};
+    Tuple low = Tuple::Of(ascending[i]);
+    Tuple high = Tuple::Of(ascending[i + 1]);
     EXPECT_LT(low, high) << low.ToString() << " vs " << high.ToString();
     EXPECT_LT(low.Pack(), high.Pack()) << low.ToString() << " vs " << high.ToString();
   }
@@ -419,26 +430,26 @@ TEST(TupleTest, FloatsSortByEncodingWithSignedZerosAndNans) {
   double inf = std::numeric_limits<double>::infinity();
   std::vector<double> ascending = {-nan, -inf, -1.0, -0.0, 0.0, 1e-300, 1.0, inf, nan};
   for (size_t i = 0; i + 1 < ascending.size(); ++i) {
-    Tuple low{ascending[i]};
-    Tuple high{ascending[i + 1]};
+    Tuple low = Tuple::Of(ascending[i]);
+    Tuple high = Tuple::Of(ascending[i + 1]);
     EXPECT_LT(low, high) << i;
     EXPECT_LT(low.Pack(), high.Pack()) << i;
   }
-  EXPECT_EQ(Tuple{nan}, Tuple{nan});
-  EXPECT_NE(Tuple{0.0}, Tuple{-0.0});
-  EXPECT_NE(Tuple{std::bit_cast<double>(uint64_t{0x7ff8000000000001})}, Tuple{nan});
-  EXPECT_LT(Tuple{std::numeric_limits<float>::quiet_NaN()}, Tuple{-inf});  // float < double
+  EXPECT_EQ(Tuple::Of(nan), Tuple::Of(nan));
+  EXPECT_NE(Tuple::Of(0.0), Tuple::Of(-0.0));
+  EXPECT_NE(Tuple::Of(std::bit_cast<double>(uint64_t{0x7ff8000000000001})), Tuple::Of(nan));
+  EXPECT_LT(Tuple::Of(std::numeric_limits<float>::quiet_NaN()), Tuple::Of(-inf));  // float < double
 }
 
 TEST(TupleTest, ShorterTupleSortsFirstAndNestedTuplesCompareElementwise) {
-  EXPECT_LT(Tuple{}, Tuple{nullptr});
-  EXPECT_LT(Tuple{"a"}, (Tuple{"a", nullptr}));
-  EXPECT_LT(Tuple{"a"}, Tuple{std::string("a\x00", 2)});
-  Tuple nested_short = Tuple().Append(Tuple{1});
-  Tuple nested_long = Tuple().Append(Tuple{1, nullptr});
+  EXPECT_LT(Tuple(), Tuple::Of(nullptr));
+  EXPECT_LT(Tuple::Of("a"), (Tuple::Of("a", nullptr)));
+  EXPECT_LT(Tuple::Of("a"), Tuple::Of(std::string("a\x00", 2)));
+  Tuple nested_short = Tuple().Append(Tuple::Of(1));
+  Tuple nested_long = Tuple().Append(Tuple::Of(1, nullptr));
   EXPECT_LT(nested_short, nested_long);
   EXPECT_LT(nested_short.Pack(), nested_long.Pack());
-  EXPECT_EQ(Tuple().Append(Tuple{1, "x"}), Tuple().Append(Tuple{1, "x"}));
+  EXPECT_EQ(Tuple().Append(Tuple::Of(1, "x")), Tuple().Append(Tuple::Of(1, "x")));
 }
 
 }  // namespace

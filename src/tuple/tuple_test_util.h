@@ -15,12 +15,20 @@ namespace recordstore {
 // only test data can contain.
 inline std::string HexToBytes(std::string_view hex) {
   auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+      return c - 'A' + 10;
+    }
     throw std::invalid_argument("bad hex digit");
   };
-  if (hex.size() % 2 != 0) throw std::invalid_argument("odd-length hex");
+  if (hex.size() % 2 != 0) {
+    throw std::invalid_argument("odd-length hex");
+  }
   std::string bytes;
   for (size_t i = 0; i < hex.size(); i += 2) {
     bytes.push_back(static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1])));
