@@ -6,6 +6,7 @@
 #include <bit>
 #include <charconv>
 #include <cstring>
+#include <type_traits>
 
 #include "tuple/tuple_internal.h"
 
@@ -161,6 +162,19 @@ TupleElement::TupleElement(BigInteger integer) {
     value_ = std::move(integer);
   }
 }
+
+// type() maps variant indexes to types; these keep it in step with the Value declaration.
+static_assert(std::is_same_v<std::variant_alternative_t<0, TupleElement::Value>, std::monostate>);
+static_assert(std::is_same_v<std::variant_alternative_t<1, TupleElement::Value>, ByteString>);
+static_assert(std::is_same_v<std::variant_alternative_t<2, TupleElement::Value>, std::string>);
+static_assert(std::is_same_v<std::variant_alternative_t<3, TupleElement::Value>, Tuple>);
+static_assert(std::is_same_v<std::variant_alternative_t<4, TupleElement::Value>, int64_t>);
+static_assert(std::is_same_v<std::variant_alternative_t<5, TupleElement::Value>, BigInteger>);
+static_assert(std::is_same_v<std::variant_alternative_t<6, TupleElement::Value>, float>);
+static_assert(std::is_same_v<std::variant_alternative_t<7, TupleElement::Value>, double>);
+static_assert(std::is_same_v<std::variant_alternative_t<8, TupleElement::Value>, bool>);
+static_assert(std::is_same_v<std::variant_alternative_t<9, TupleElement::Value>, Uuid>);
+static_assert(std::is_same_v<std::variant_alternative_t<10, TupleElement::Value>, Versionstamp>);
 
 TupleElement::Type TupleElement::type() const {
   switch (value_.index()) {

@@ -100,9 +100,12 @@ class Tuple {
   template <typename... Elements>
   static Tuple Of(Elements&&... elements);
 
+  // Append(tuple) adds one element, the nested tuple; Extend(tuple) adds the tuple's own
+  // elements: (1).Extend(("a", 2)) is (1, "a", 2), as keys that end in a primary key need.
   Tuple& Append(TupleElement element);
   Tuple& AppendNull();
   Tuple& AppendBytes(std::string_view bytes);
+  Tuple& Extend(const Tuple& other);
 
   // Defined after TupleElement, which must be complete for them.
   size_t size() const;
@@ -238,6 +241,11 @@ inline std::vector<TupleElement>::const_iterator Tuple::end() const { return ele
 
 inline Tuple& Tuple::Append(TupleElement element) {
   elements_.push_back(std::move(element));
+  return *this;
+}
+
+inline Tuple& Tuple::Extend(const Tuple& other) {
+  elements_.insert(elements_.end(), other.elements_.begin(), other.elements_.end());
   return *this;
 }
 

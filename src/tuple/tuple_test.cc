@@ -54,6 +54,14 @@ TEST(TupleTest, OfNestsTupleArgumentsWhileCopiesStayCopies) {
   EXPECT_EQ(Tuple::Of().size(), 0u);
 }
 
+TEST(TupleTest, ExtendAddsElementsWhereAppendNests) {
+  Tuple primary_key = Tuple::Of("a", 2);
+  Tuple extended = Tuple::Of(1).Extend(primary_key);
+  EXPECT_EQ(extended, Tuple::Of(1, "a", 2));
+  EXPECT_EQ(extended.Pack(), Tuple::Of(1).Pack() + primary_key.Pack());
+  EXPECT_EQ(Tuple::Of(1).Append(primary_key).size(), 2u);
+}
+
 TEST(TupleTest, IntegersHaveOneRepresentationWhateverTheSourceType) {
   EXPECT_EQ(TupleElement(int8_t{-5}), TupleElement(Big("-5")));
   EXPECT_EQ(TupleElement(uint16_t{7}).AsInt64(), 7);
