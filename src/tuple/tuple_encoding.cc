@@ -243,14 +243,14 @@ class Decoder {
   explicit Decoder(std::string_view input)
       : data_(reinterpret_cast<const uint8_t*>(input.data())), size_(input.size()) {}
 
-  // Typical keys have a handful of elements; reserving once avoids regrowing the vector.
-  static constexpr size_t kExpectedElements = 4;
-
   Status DecodeTopLevel(std::vector<TupleElement>* out) {
     return DecodeElements(out, /*depth=*/0, /*start=*/0);
   }
 
  private:
+  // Typical keys have a handful of elements; reserving once avoids regrowing the vector.
+  static constexpr size_t kExpectedElements = 4;
+
   static Status Corrupt(const std::string& detail) {
     return MakeError(ErrorCode::kDataCorruption, "tuple decode: " + detail);
   }
