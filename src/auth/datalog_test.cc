@@ -70,6 +70,9 @@ TEST(DatalogExpressionTest, LazinessAndTryOr) {
   EXPECT_EQ(*Eval("[1, 2].all($x -> $x > 0)"), Term::Bool(true));
   EXPECT_EQ(ExecutionDetail(Eval("[1].any($x -> [2].any($x -> true))").status()),
             "ShadowedVariable");
+  // Refused before evaluation, even where the inner closure would never be called.
+  EXPECT_EQ(ExecutionDetail(Eval("[].any($x -> [2].any($x -> true))").status()),
+            "ShadowedVariable");
 }
 
 TEST(DatalogExpressionTest, ExternFunctions) {

@@ -1,6 +1,7 @@
 #include "auth/expression.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "auth/error.h"
@@ -86,11 +87,6 @@ class Evaluator {
   StatusOr<Term> Call(const Op& closure, const std::vector<Term>& args) {
     if (closure.params.size() != args.size()) {
       return InvalidType();
-    }
-    for (const std::string& param : closure.params) {
-      if (bindings_.contains(param)) {
-        return ExecutionError("ShadowedVariable");
-      }
     }
     for (size_t i = 0; i < args.size(); ++i) {
       bindings_[closure.params[i]] = args[i];
@@ -467,8 +463,32 @@ class Evaluator {
 
 }  // namespace
 
+// The spec asks for shadowing to be refused before evaluation starts, so that it is an
+// error even when the closure would never run (e.g. over an empty set).
+Status CheckNoShadowing(const std::vector<Op>& ops, std::set<std::string>* in_scope) {
+  for (const Op& op : ops) {
+    if (op.kind != Op::Kind::kClosure) {
+      continue;
+    }
+    for (const std::string& param : op.params) {
+      if (in_scope->contains(param)) {
+        return ExecutionError("ShadowedVariable");
+      }
+    }
+    std::set<std::string> inner = *in_scope;
+    inner.insert(op.params.begin(), op.params.end());
+    RETURN_IF_ERROR(CheckNoShadowing(op.body, &inner));
+  }
+  return Status();
+}
+
 StatusOr<Term> EvaluateExpression(const Expression& expression, const Bindings& bindings,
                                   const ExternFunctions& externs) {
+  std::set<std::string> in_scope;
+  for (const auto& [name, value] : bindings) {
+    in_scope.insert(name);
+  }
+  RETURN_IF_ERROR(CheckNoShadowing(expression, &in_scope));
   Evaluator evaluator(bindings, externs);
   return evaluator.Run(expression);
 }
