@@ -55,6 +55,7 @@ using StatusOr = absl::StatusOr<T>;
   X(kInternalError, 8007, "internal_error", kInternal, false, false)
 
 enum class ErrorCode : int {
+// NOLINTNEXTLINE(bugprone-macro-parentheses): `sym` is an enumerator name.
 #define RECORDSTORE_ERROR_ENUM(sym, num, name, absl_code, retryable, maybe) sym = num,
   RECORDSTORE_ERROR_TABLE(RECORDSTORE_ERROR_ENUM)
 #undef RECORDSTORE_ERROR_ENUM

@@ -19,6 +19,7 @@ namespace {
 
 constexpr int kAccounts = 20;
 constexpr int64_t kInitialBalance = 1000;
+constexpr int64_t kExpectedTotal = kAccounts * kInitialBalance;
 
 std::string AccountKey(int i) { return "demo/account/" + std::to_string(100 + i); }
 const std::string kRunsKey = "demo/runs";
@@ -46,9 +47,10 @@ std::string Hex(std::string_view bytes) {
   return out;
 }
 
-bool Fail(const char* what, const Status& status) {
+// Reports a failed step; returns the demo's exit code for it.
+int Fail(const char* what, const Status& status) {
   std::fprintf(stderr, "demo: %s: %s\n", what, status.ToString().c_str());
-  return false;
+  return 1;
 }
 
 }  // namespace
@@ -58,7 +60,7 @@ int RunDemo(const std::string& data_dir, int threads, int transfers) {
   kv::DatabaseOptions options;
   options.sync_commits = true;  // every acknowledged commit is on disk
   auto opened = kv::Database::Open("rocksdb://" + path, options);
-  if (!opened.ok()) return Fail("open", opened.status()), 1;
+  if (!opened.ok()) return Fail("open", opened.status());
   kv::Database& db = **opened;
   std::printf("Opened rocksdb://%s (fsync on every commit batch)\n", path.c_str());
 
@@ -76,7 +78,7 @@ int RunDemo(const std::string& data_dir, int threads, int transfers) {
     runs = DecodeInt(previous->value_or(""));
     return absl::OkStatus();
   });
-  if (!status.ok()) return Fail("setup", status), 1;
+  if (!status.ok()) return Fail("setup", status);
   std::printf("Run #%lld on this data directory; %d accounts of %lld each at creation\n",
               static_cast<long long>(runs), kAccounts, static_cast<long long>(kInitialBalance));
 
@@ -86,6 +88,7 @@ int RunDemo(const std::string& data_dir, int threads, int transfers) {
   std::atomic<bool> failed{false};
   auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> clients;
+  clients.reserve(threads);
   for (int t = 0; t < threads; ++t) {
     clients.emplace_back([&, t] {
       std::mt19937 rng(static_cast<unsigned>(runs * 1000 + t));
@@ -144,16 +147,15 @@ int RunDemo(const std::string& data_dir, int threads, int transfers) {
     newest_log = log->rows;
     return absl::OkStatus();
   });
-  if (!status.ok()) return Fail("audit", status), 1;
+  if (!status.ok()) return Fail("audit", status);
   std::printf("Audit: total balance %lld (expected %lld) %s\n", static_cast<long long>(total),
-              static_cast<long long>(kAccounts * kInitialBalance),
-              total == kAccounts * kInitialBalance ? "OK" : "MISMATCH");
+              static_cast<long long>(kExpectedTotal), total == kExpectedTotal ? "OK" : "MISMATCH");
   std::printf("Newest change-log entries (key = versionstamp: commit version + batch order):\n");
   for (const auto& row : newest_log) {
     std::printf("  %s  %s\n", Hex(std::string_view(row.key).substr(kLogPrefix.size())).c_str(),
                 row.value.c_str());
   }
-  return total == kAccounts * kInitialBalance ? 0 : 1;
+  return total == kExpectedTotal ? 0 : 1;
 }
 
 }  // namespace recordstore::cli

@@ -15,12 +15,15 @@
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates `expr` (a StatusOr<T>); on error returns the status,
-// otherwise moves the value into `lhs` (which may be a declaration: `auto x`).
+// otherwise moves the value into `lhs` (which may be a declaration: `auto x`, hence no
+// parentheses around it).
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSIGN_OR_RETURN(lhs, expr) \
   RS_ASSIGN_OR_RETURN_IMPL(RS_STATUS_CONCAT(rs_statusor_, __LINE__), lhs, expr)
 #define RS_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return std::move(tmp).status(); \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // RECORDSTORE_COMMON_STATUS_MACROS_H_
