@@ -189,9 +189,6 @@ StatusOr<RangeResult> EngineTransaction::GetRange(const RangeEndpoint& begin_end
   bool checks_cleared = writes_.has_cleared_ranges();
   // Merges storage rows with local writes. A local write at a key replaces the stored row
   // (pending atomic ops use it as their base); stored rows inside cleared ranges are skipped.
-  auto emit = [&](std::string_view key, std::string_view value) {
-    return collector.Add(key, value);
-  };
   if (!options.reverse) {
     it->Seek(begin);
     auto w = local.lower_bound(begin);
@@ -206,7 +203,7 @@ StatusOr<RangeResult> EngineTransaction::GetRange(const RangeEndpoint& begin_end
       if (!stored && !written) break;
       int cmp = !stored ? 1 : !written ? -1 : it->key().compare(w->first);
       if (cmp < 0) {
-        if (!emit(it->key(), it->value())) break;
+        if (!collector.Add(it->key(), it->value())) break;
         it->Next();
         continue;
       }
@@ -214,7 +211,7 @@ StatusOr<RangeResult> EngineTransaction::GetRange(const RangeEndpoint& begin_end
       std::optional<std::string_view> base;
       if (cmp == 0) base = it->value();
       std::optional<std::string> value = LocalValue(w->second, base);
-      if (value.has_value() && !emit(w->first, *value)) break;
+      if (value.has_value() && !collector.Add(w->first, *value)) break;
       if (cmp == 0) it->Next();
       ++w;
     }
@@ -234,7 +231,7 @@ StatusOr<RangeResult> EngineTransaction::GetRange(const RangeEndpoint& begin_end
       if (!stored && !written) break;
       int cmp = !stored ? 1 : !written ? -1 : w->first.compare(it->key());
       if (cmp < 0) {
-        if (!emit(it->key(), it->value())) break;
+        if (!collector.Add(it->key(), it->value())) break;
         it->Prev();
         continue;
       }
@@ -242,7 +239,7 @@ StatusOr<RangeResult> EngineTransaction::GetRange(const RangeEndpoint& begin_end
       std::optional<std::string_view> base;
       if (cmp == 0) base = it->value();
       std::optional<std::string> value = LocalValue(w->second, base);
-      if (value.has_value() && !emit(w->first, *value)) break;
+      if (value.has_value() && !collector.Add(w->first, *value)) break;
       if (cmp == 0) it->Prev();
       ++w;
     }
