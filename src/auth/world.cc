@@ -91,25 +91,26 @@ Status World::Run(const RunLimits& limits) {
     size_t fresh_count = 0;
     for (const TaggedRule& tagged : rules_) {
       const Rule& rule = *tagged.rule;
-      RETURN_IF_ERROR(
-          ForEachMatch(rule, tagged.trusted,
-                       [&](const Bindings& bindings, const Origin& premises) -> StatusOr<bool> {
-                         ASSIGN_OR_RETURN(bool holds, ExpressionsHold(rule, bindings));
-                         if (!holds) return true;
-                         Predicate head{rule.head.name, {}};
-                         for (const Term& t : rule.head.terms) {
-                           head.terms.push_back(Substitute(t, bindings));
-                         }
-                         Origin origin = Union(premises, {tagged.block_id});
-                         auto existing = facts_.find(origin);
-                         if (existing == facts_.end() || !existing->second.contains(head)) {
-                           fresh_count += fresh[origin].insert(std::move(head)).second;
-                           if (fact_count_ + fresh_count >= limits.max_facts) {
-                             return MakeAuthError(wire::AuthErrorDetail::RUN_LIMIT, "TooManyFacts");
-                           }
-                         }
-                         return true;
-                       }));
+      auto derive = [&](const Bindings& bindings, const Origin& premises) -> StatusOr<bool> {
+        ASSIGN_OR_RETURN(bool holds, ExpressionsHold(rule, bindings));
+        if (!holds) {
+          return true;
+        }
+        Predicate head{rule.head.name, {}};
+        for (const Term& t : rule.head.terms) {
+          head.terms.push_back(Substitute(t, bindings));
+        }
+        Origin origin = Union(premises, {tagged.block_id});
+        auto existing = facts_.find(origin);
+        if (existing == facts_.end() || !existing->second.contains(head)) {
+          fresh_count += fresh[origin].insert(std::move(head)).second;
+          if (fact_count_ + fresh_count >= limits.max_facts) {
+            return MakeAuthError(wire::AuthErrorDetail::RUN_LIMIT, "TooManyFacts");
+          }
+        }
+        return true;
+      };
+      RETURN_IF_ERROR(ForEachMatch(rule, tagged.trusted, derive));
     }
     bool grew = false;
     for (auto& [origin, set] : fresh) {
@@ -199,23 +200,23 @@ StatusOr<bool> World::ExpressionsHold(const Rule& rule, const Bindings& bindings
 
 StatusOr<bool> World::QueryMatches(const Rule& query, const TrustedOrigins& trusted) const {
   bool found = false;
-  RETURN_IF_ERROR(
-      ForEachMatch(query, trusted, [&](const Bindings& bindings, const Origin&) -> StatusOr<bool> {
-        ASSIGN_OR_RETURN(found, ExpressionsHold(query, bindings));
-        return !found;
-      }));
+  auto visit = [&](const Bindings& bindings, const Origin&) -> StatusOr<bool> {
+    ASSIGN_OR_RETURN(found, ExpressionsHold(query, bindings));
+    return !found;  // stop at the first match
+  };
+  RETURN_IF_ERROR(ForEachMatch(query, trusted, visit));
   return found;
 }
 
 StatusOr<bool> World::QueryMatchesAll(const Rule& query, const TrustedOrigins& trusted) const {
   bool any = false;
   bool all = true;
-  RETURN_IF_ERROR(
-      ForEachMatch(query, trusted, [&](const Bindings& bindings, const Origin&) -> StatusOr<bool> {
-        any = true;
-        ASSIGN_OR_RETURN(all, ExpressionsHold(query, bindings));
-        return all;
-      }));
+  auto visit = [&](const Bindings& bindings, const Origin&) -> StatusOr<bool> {
+    any = true;
+    ASSIGN_OR_RETURN(all, ExpressionsHold(query, bindings));
+    return all;  // stop at the first counterexample
+  };
+  RETURN_IF_ERROR(ForEachMatch(query, trusted, visit));
   return any && all;
 }
 
