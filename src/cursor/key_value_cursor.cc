@@ -1,0 +1,163 @@
+#include "cursor/key_value_cursor.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "common/status_macros.h"
+
+namespace recordstore::cursor {
+namespace {
+
+// The first key after every key that starts with `prefix`; "\xff" (the end of the user key
+// space) when there is none.
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
+  if (prefix.empty()) return std::string("\xff", 1);
+  prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
+  return prefix;
+}
+
+kv::RangeEndpoint Resolve(const std::string& prefix, const KeyEndpoint& endpoint,
+                          const kv::RangeEndpoint& open) {
+  switch (endpoint.type()) {
+    case KeyEndpoint::Type::kOpen:
+      return open;
+    case KeyEndpoint::Type::kInclusive:
+      return kv::RangeEndpoint::Inclusive(prefix + endpoint.suffix());
+    case KeyEndpoint::Type::kExclusive:
+      return kv::RangeEndpoint::Exclusive(prefix + endpoint.suffix());
+  }
+  return open;
+}
+
+// A fingerprint of everything a continuation is only valid for: the byte range and direction.
+uint64_t RangeCheck(const ResolvedKeyRange& range, bool reverse) {
+  std::string identity;
+  identity.push_back(reverse ? 'r' : 'f');
+  identity.push_back(range.begin.inclusive ? '[' : '(');
+  identity += std::to_string(range.begin.key.size());
+  identity.push_back(':');
+  identity += range.begin.key;
+  identity.push_back(range.end.inclusive ? ']' : ')');
+  identity += range.end.key;
+  return Fingerprint64(identity);
+}
+
+bool AfterBegin(std::string_view key, const kv::RangeEndpoint& begin) {
+  return begin.inclusive ? key >= begin.key : key > begin.key;
+}
+
+bool BeforeEnd(std::string_view key, const kv::RangeEndpoint& end) {
+  return end.inclusive ? key <= end.key : key < end.key;
+}
+
+}  // namespace
+
+ResolvedKeyRange ResolveKeyRange(const Subspace& subspace, const KeyEndpoint& low,
+                                 const KeyEndpoint& high) {
+  const std::string& prefix = subspace.key();
+  return {Resolve(prefix, low, kv::RangeEndpoint::Inclusive(prefix)),
+          Resolve(prefix, high, kv::RangeEndpoint::Exclusive(PrefixEnd(prefix)))};
+}
+
+StatusOr<std::unique_ptr<KeyValueCursor>> KeyValueCursor::Create(
+    kv::Transaction& txn, const Subspace& subspace, const KeyEndpoint& low, const KeyEndpoint& high,
+    const Continuation& continuation, const KeyValueCursorOptions& options) {
+  RETURN_IF_ERROR(continuation.ExpectKind(CursorKind::kKeyValue, 0));
+  ResolvedKeyRange range = ResolveKeyRange(subspace, low, high);
+  uint64_t check = RangeCheck(range, options.reverse);
+  std::unique_ptr<KeyValueCursor> cursor(
+      new KeyValueCursor(txn, subspace.key(), std::move(range), check, options));
+  if (continuation.is_end()) {
+    cursor->range_done_ = true;
+  } else if (!continuation.is_start()) {
+    if (continuation.check() != check) {
+      return MakeError(ErrorCode::kInvalidContinuation,
+                       "the key_value continuation belongs to another range or direction");
+    }
+    std::string key = subspace.key() + continuation.key();
+    if (!AfterBegin(key, cursor->range_.begin) || !BeforeEnd(key, cursor->range_.end)) {
+      return MakeError(ErrorCode::kInvalidContinuation,
+                       "the key_value continuation's key lies outside the cursor's range");
+    }
+    if (options.reverse) {
+      cursor->range_.end = kv::RangeEndpoint::Exclusive(key);
+    } else {
+      cursor->range_.begin = kv::RangeEndpoint::Exclusive(key);
+    }
+    cursor->last_ = continuation;
+  }
+  return cursor;
+}
+
+KeyValueCursor::KeyValueCursor(kv::Transaction& txn, std::string prefix, ResolvedKeyRange range,
+                               uint64_t check, const KeyValueCursorOptions& options)
+    : txn_(txn),
+      prefix_(std::move(prefix)),
+      range_(std::move(range)),
+      check_(check),
+      options_(options),
+      next_batch_rows_(std::max(1, options.batching.first_batch_rows)) {}
+
+Continuation KeyValueCursor::After(std::string_view key) const {
+  return Continuation::At(CursorKind::kKeyValue, std::string(key.substr(prefix_.size())), 0, check_,
+                          {});
+}
+
+Status KeyValueCursor::FetchBatch() {
+  kv::RangeOptions read;
+  read.reverse = options_.reverse;
+  read.snapshot = options_.snapshot;
+  int64_t rows = next_batch_rows_;
+  if (options_.row_limit > 0) rows = std::min(rows, options_.row_limit - returned_);
+  if (options_.limiter != nullptr) {
+    if (std::optional<int64_t> remaining = options_.limiter->RecordsRemaining()) {
+      rows = std::min(rows, std::max<int64_t>(1, *remaining));
+    }
+  }
+  read.limit = static_cast<int>(std::max<int64_t>(1, rows));
+  ASSIGN_OR_RETURN(batch_, txn_.GetRange(range_.begin, range_.end, read));
+  position_ = 0;
+  next_batch_rows_ = std::min(next_batch_rows_ * 2, std::max(1, options_.batching.max_batch_rows));
+  if (!batch_.more || batch_.rows.empty()) {
+    range_done_ = true;
+  } else if (options_.reverse) {
+    range_.end = kv::RangeEndpoint::Exclusive(batch_.rows.back().key);
+  } else {
+    range_.begin = kv::RangeEndpoint::Exclusive(batch_.rows.back().key);
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<CursorResult<kv::KeyValue>> KeyValueCursor::Next() {
+  using Result = CursorResult<kv::KeyValue>;
+  bool buffered = position_ < batch_.rows.size();
+  if (!buffered && range_done_) {
+    return Result::WithoutValue(NoNextReason::kSourceExhausted, Continuation::End());
+  }
+  if (options_.row_limit > 0 && returned_ >= options_.row_limit) {
+    return Result::WithoutValue(NoNextReason::kReturnLimitReached, last_);
+  }
+  // The first record is free (scan_limiter.h, "Progress").
+  if (options_.limiter != nullptr && scanned_ > 0) {
+    if (std::optional<NoNextReason> stop = options_.limiter->ReasonToStop()) {
+      return Result::WithoutValue(*stop, last_);
+    }
+  }
+  if (!buffered) {
+    RETURN_IF_ERROR(FetchBatch());
+    if (batch_.rows.empty()) {
+      return Result::WithoutValue(NoNextReason::kSourceExhausted, Continuation::End());
+    }
+  }
+  kv::KeyValue& row = batch_.rows[position_++];
+  if (options_.limiter != nullptr) {
+    options_.limiter->RecordScan(static_cast<int64_t>(row.key.size() + row.value.size()));
+  }
+  ++returned_;
+  ++scanned_;
+  last_ = After(row.key);
+  return Result::WithValue(std::move(row), last_);
+}
+
+}  // namespace recordstore::cursor

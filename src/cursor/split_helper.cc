@@ -1,0 +1,161 @@
+#include "cursor/split_helper.h"
+
+#include <utility>
+#include <vector>
+
+#include "common/status_macros.h"
+
+namespace recordstore::cursor {
+namespace {
+
+std::string SuffixKey(const Subspace& record, int64_t suffix) {
+  return record.Pack(Tuple::Of(suffix));
+}
+
+size_t ChunkCount(size_t value_size) {
+  return value_size <= kSplitChunkSize ? 0 : (value_size + kSplitChunkSize - 1) / kSplitChunkSize;
+}
+
+// The value stored under (pk..., -1): the version as a one-element tuple. For an incomplete
+// version, the SET_VERSIONSTAMPED_VALUE operand (with the 4-byte offset).
+StatusOr<std::string> VersionValue(const RecordVersion& version) {
+  Tuple tuple = Tuple::Of(version.ToVersionstamp());
+  if (version.is_complete()) return tuple.Pack();
+  return tuple.PackWithVersionstamp();
+}
+
+Status Corrupt(const Tuple& primary_key, std::string_view why) {
+  return MakeError(ErrorCode::kDataCorruption,
+                   "record " + primary_key.ToString() + ": " + std::string(why));
+}
+
+}  // namespace
+
+int64_t SplitSaveSize(const Subspace& records, const Tuple& primary_key, size_t value_size,
+                      const std::optional<RecordVersion>& version) {
+  Subspace record = records.Sub(primary_key);
+  auto [begin, end] = record.Range();
+  int64_t size = static_cast<int64_t>(begin.size() + end.size() + value_size);
+  size_t chunks = ChunkCount(value_size);
+  if (chunks == 0) {
+    size += static_cast<int64_t>(SuffixKey(record, kUnsplitSuffix).size());
+  }
+  for (size_t i = 1; i <= chunks; ++i) {
+    size += static_cast<int64_t>(SuffixKey(record, static_cast<int64_t>(i)).size());
+  }
+  if (version.has_value()) {
+    StatusOr<std::string> value = VersionValue(*version);
+    size += static_cast<int64_t>(SuffixKey(record, kVersionSuffix).size() +
+                                 (value.ok() ? value->size() : 0));
+  }
+  return size;
+}
+
+Status SaveSplit(RecordContext& context, const Subspace& records, const Tuple& primary_key,
+                 std::string_view value, const std::optional<RecordVersion>& version) {
+  kv::Transaction& txn = context.txn();
+  int64_t needed = SplitSaveSize(records, primary_key, value.size(), version);
+  int64_t used = txn.GetApproximateSize();
+  if (used + needed > kTransactionSizeLimit) {
+    return MakeError(ErrorCode::kTransactionTooLarge,
+                     "saving record " + primary_key.ToString() + " of " +
+                         std::to_string(value.size()) + " bytes adds " + std::to_string(needed) +
+                         " bytes to a transaction of " + std::to_string(used) +
+                         "; the limit is 10,000,000");
+  }
+  std::optional<std::string> version_value;
+  if (version.has_value()) {
+    ASSIGN_OR_RETURN(version_value, VersionValue(*version));
+  }
+
+  Subspace record = records.Sub(primary_key);
+  auto [begin, end] = record.Range();
+  txn.ClearRange(begin, end);
+  context.ClearPendingVersions(begin, end);
+  size_t chunks = ChunkCount(value.size());
+  if (chunks == 0) {
+    txn.Set(SuffixKey(record, kUnsplitSuffix), value);
+  }
+  for (size_t i = 1; i <= chunks; ++i) {
+    txn.Set(SuffixKey(record, static_cast<int64_t>(i)),
+            value.substr((i - 1) * kSplitChunkSize, kSplitChunkSize));
+  }
+  if (version.has_value()) {
+    std::string key = SuffixKey(record, kVersionSuffix);
+    if (version->is_complete()) {
+      txn.Set(key, *version_value);
+    } else {
+      txn.AtomicOp(kv::MutationType::kSetVersionstampedValue, key, *version_value);
+      context.AddPendingVersion(std::move(key), *version);
+    }
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::optional<SplitRecord>> LoadSplit(RecordContext& context, const Subspace& records,
+                                               const Tuple& primary_key) {
+  Subspace record = records.Sub(primary_key);
+  auto [begin, end] = record.Range();
+  SplitRecord loaded;
+  // A version written in this transaction is unreadable until commit: take it from the
+  // context and read only the data keys, which sort after it.
+  if (const RecordVersion* pending =
+          context.FindPendingVersion(SuffixKey(record, kVersionSuffix))) {
+    loaded.version = *pending;
+    begin = SuffixKey(record, kUnsplitSuffix);
+  }
+  ASSIGN_OR_RETURN(kv::RangeResult rows, context.txn().GetRange(begin, end));
+
+  bool unsplit = false;
+  int64_t next_chunk = 1;
+  size_t last_chunk_size = 0;
+  for (kv::KeyValue& row : rows.rows) {
+    StatusOr<Tuple> suffix = record.Unpack(row.key);
+    std::optional<int64_t> index;
+    if (suffix.ok() && suffix->size() == 1) index = (*suffix)[0].AsInt64();
+    if (!index.has_value())
+      return Corrupt(primary_key, "a key under the record is not a split key");
+    if (*index == kVersionSuffix) {
+      StatusOr<Tuple> stamp = Tuple::Unpack(row.value);
+      const Versionstamp* versionstamp = nullptr;
+      if (stamp.ok() && stamp->size() == 1) versionstamp = (*stamp)[0].get_if<Versionstamp>();
+      if (versionstamp == nullptr) return Corrupt(primary_key, "the version is not a versionstamp");
+      loaded.version = RecordVersion::FromVersionstamp(*versionstamp);
+    } else if (*index == kUnsplitSuffix) {
+      unsplit = true;
+      loaded.value = std::move(row.value);
+    } else if (*index == next_chunk) {
+      if (unsplit) return Corrupt(primary_key, "it has both an unsplit value and chunks");
+      if (next_chunk > 1 && last_chunk_size != kSplitChunkSize) {
+        return Corrupt(primary_key, "chunk " + std::to_string(next_chunk - 1) + " has " +
+                                        std::to_string(last_chunk_size) + " bytes, not 100,000");
+      }
+      if (row.value.empty() || row.value.size() > kSplitChunkSize) {
+        return Corrupt(primary_key, "chunk " + std::to_string(next_chunk) + " has " +
+                                        std::to_string(row.value.size()) + " bytes");
+      }
+      last_chunk_size = row.value.size();
+      loaded.value += row.value;
+      ++next_chunk;
+    } else if (*index > next_chunk) {
+      return Corrupt(primary_key, "chunk " + std::to_string(next_chunk) + " is missing");
+    } else {
+      return Corrupt(primary_key, "unexpected split suffix " + std::to_string(*index));
+    }
+  }
+  loaded.chunks = static_cast<int>(next_chunk - 1);
+  if (loaded.chunks == 1) return Corrupt(primary_key, "a split record has a single chunk");
+  if (!unsplit && loaded.chunks == 0) {
+    if (loaded.version.has_value()) return Corrupt(primary_key, "a version without data");
+    return std::optional<SplitRecord>();
+  }
+  return std::optional<SplitRecord>(std::move(loaded));
+}
+
+void DeleteSplit(RecordContext& context, const Subspace& records, const Tuple& primary_key) {
+  auto [begin, end] = records.Sub(primary_key).Range();
+  context.txn().ClearRange(begin, end);
+  context.ClearPendingVersions(begin, end);
+}
+
+}  // namespace recordstore::cursor

@@ -1,0 +1,70 @@
+// The split helper: how a record's serialized bytes are laid out under its primary key, as in
+// the Record Layer (FDB values are at most 100,000 bytes):
+//   (pk..., 0)     the whole value, when it is at most kSplitChunkSize bytes (empty included)
+//   (pk..., 1..n)  kSplitChunkSize-byte chunks (the last one shorter or equal), when longer
+//   (pk..., -1)    the record's version (a tuple-encoded versionstamp), when it has one
+// all under the `records` subspace.
+//
+// REQUIRES (as in the Record Layer): no primary key in `records` is a proper prefix of
+// another, since a record owns every key under records.Sub(pk).
+//
+// Corruption (kDataCorruption): a chunk missing in the middle, a chunk of the wrong size, both
+// an unsplit value and chunks, a version without data, or a key under the record that is not
+// one of the above. A missing *last* chunk of a record of three or more chunks cannot be told
+// from a shorter record and is not detected.
+#ifndef RECORDSTORE_CURSOR_SPLIT_HELPER_H_
+#define RECORDSTORE_CURSOR_SPLIT_HELPER_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cursor/record_context.h"
+#include "cursor/record_version.h"
+#include "recordstore/status.h"
+#include "tuple/subspace.h"
+#include "tuple/tuple.h"
+
+namespace recordstore::cursor {
+
+inline constexpr size_t kSplitChunkSize = 100'000;
+inline constexpr int64_t kUnsplitSuffix = 0;
+inline constexpr int64_t kVersionSuffix = -1;
+// The transaction size limit of kv.h (mutations + conflict ranges).
+inline constexpr int64_t kTransactionSizeLimit = 10'000'000;
+
+struct SplitRecord {
+  std::string value;
+  std::optional<RecordVersion> version;
+  // 0 when stored unsplit under (pk..., 0), else the number of chunks.
+  int chunks = 0;
+};
+
+// The bytes SaveSplit adds to the transaction's size (kv::Transaction::GetApproximateSize) for
+// a value of `value_size` bytes: keys and values written plus the clear of the old record.
+int64_t SplitSaveSize(const Subspace& records, const Tuple& primary_key, size_t value_size,
+                      const std::optional<RecordVersion>& version);
+
+// Replaces record `primary_key` with `value` and `version` (none: no version key). Clears
+// every key the old record had, so no stale chunk or version survives. An incomplete version
+// is written with SET_VERSIONSTAMPED_VALUE and completed at commit; the context remembers it
+// for LoadSplit until then. Fails with transaction_too_large (2101), writing nothing, when the
+// transaction's size plus SplitSaveSize would exceed kTransactionSizeLimit: a 10,000,000-byte
+// value (100 chunks) does not fit, since keys count too.
+Status SaveSplit(RecordContext& context, const Subspace& records, const Tuple& primary_key,
+                 std::string_view value, const std::optional<RecordVersion>& version);
+
+// The record `primary_key` (value reassembled from its chunks, and its version), or nullopt
+// when it does not exist. Before commit, an incomplete version saved in this context is
+// returned incomplete. Errors: kDataCorruption (see the file comment), read errors.
+StatusOr<std::optional<SplitRecord>> LoadSplit(RecordContext& context, const Subspace& records,
+                                               const Tuple& primary_key);
+
+// Deletes record `primary_key` (all its chunks and its version); a missing record is not an
+// error.
+void DeleteSplit(RecordContext& context, const Subspace& records, const Tuple& primary_key);
+
+}  // namespace recordstore::cursor
+
+#endif  // RECORDSTORE_CURSOR_SPLIT_HELPER_H_
