@@ -9,7 +9,8 @@
 //   RETURN_IF_ERROR(authorizer.AddCode("resource(\"file1\"); allow if right(\"file1\");"));
 //   ASSIGN_OR_RETURN(size_t policy, authorizer.Authorize());
 //
-// Every error carries an AuthErrorDetail (error.h) saying which class of failure it is.
+// Every error carries an AuthErrorDetail (error.h) saying which class of failure it is,
+// except OpenSSL failures (kInternalError) and errors returned by a RootKeyProvider.
 // Thread-safety: Biscuit is an immutable value; an Authorizer is used by one thread.
 #ifndef RECORDSTORE_AUTH_BISCUIT_H_
 #define RECORDSTORE_AUTH_BISCUIT_H_
