@@ -33,6 +33,10 @@ StatusOr<size_t> AuthorizeWith(const Biscuit& token, const std::string& authoriz
   return authorizer.Authorize();
 }
 
+std::string AlgorithmName(const testing::TestParamInfo<Algorithm>& info) {
+  return info.param == Algorithm::kEd25519 ? "Ed25519" : "Secp256r1";
+}
+
 class KeyTest : public testing::TestWithParam<Algorithm> {};
 
 TEST_P(KeyTest, SignVerifyAndRestoreFromPrivateBytes) {
@@ -54,7 +58,8 @@ TEST_P(KeyTest, SignVerifyAndRestoreFromPrivateBytes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, KeyTest,
-                         testing::Values(Algorithm::kEd25519, Algorithm::kSecp256r1));
+                         testing::Values(Algorithm::kEd25519, Algorithm::kSecp256r1),
+                         AlgorithmName);
 
 TEST(KeyFormatTest, RejectsMalformedKeys) {
   EXPECT_FALSE(KeyPair::FromPrivate(Algorithm::kEd25519, "too short").ok());
@@ -161,7 +166,8 @@ TEST_P(TokenTest, ThirdPartyRequestAndContentsRoundTrip) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, TokenTest,
-                         testing::Values(Algorithm::kEd25519, Algorithm::kSecp256r1));
+                         testing::Values(Algorithm::kEd25519, Algorithm::kSecp256r1),
+                         AlgorithmName);
 
 TEST(TokenFormatTest, WrongRootKeyAndTamperingAreDetected) {
   KeyPair root = NewKey(Algorithm::kEd25519);
