@@ -13,6 +13,7 @@ packages=(
   libssl-dev             # Ed25519 / ECDSA P-256 signatures, AES-256-GCM
   libre2-dev             # Biscuit regex expressions
   nlohmann-json3-dev     # reading JSON test vectors (tuple conformance)
+  libzstd-dev liblz4-dev # record compression (src/store)
 )
 # `make fuzz` needs clang's libFuzzer runtime: ./scripts/install-deps.sh fuzz
 if [[ "${1:-}" == "fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi

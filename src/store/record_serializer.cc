@@ -1,0 +1,221 @@
+#include "store/record_serializer.h"
+
+#include <lz4.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <zstd.h>
+
+#include <memory>
+
+#include "common/status_macros.h"
+
+namespace recordstore {
+namespace {
+
+constexpr uint8_t kFormatVersion = 1;
+constexpr uint8_t kCompressionMask = 0x03;
+constexpr uint8_t kEncryptedFlag = 0x04;
+constexpr size_t kNonceSize = 12;
+constexpr size_t kTagSize = 16;
+
+Status Corrupt(const std::string& what) {
+  return MakeError(ErrorCode::kDataCorruption, "stored record: " + what);
+}
+
+void AppendVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// Reads a varint at *pos; false when truncated or longer than 10 bytes.
+bool ReadVarint(std::string_view in, size_t* pos, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && *pos < in.size(); shift += 7) {
+    auto byte = static_cast<uint8_t>(in[(*pos)++]);
+    *v |= uint64_t{byte & 0x7fu} << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+StatusOr<std::string> Compress(Compression kind, std::string_view in, int zstd_level) {
+  std::string out;
+  if (kind == Compression::kZstd) {
+    out.resize(ZSTD_compressBound(in.size()));
+    size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), zstd_level);
+    if (ZSTD_isError(n)) {
+      return MakeError(ErrorCode::kInternalError, std::string("zstd: ") + ZSTD_getErrorName(n));
+    }
+    out.resize(n);
+  } else {
+    if (in.size() > static_cast<size_t>(LZ4_MAX_INPUT_SIZE)) {
+      return MakeError(ErrorCode::kInvalidArgument, "record too large for lz4");
+    }
+    out.resize(LZ4_compressBound(static_cast<int>(in.size())));
+    int n = LZ4_compress_default(in.data(), out.data(), static_cast<int>(in.size()),
+                                 static_cast<int>(out.size()));
+    if (n <= 0) return MakeError(ErrorCode::kInternalError, "lz4 compression failed");
+    out.resize(n);
+  }
+  return out;
+}
+
+StatusOr<std::string> Decompress(Compression kind, std::string_view in, uint64_t size) {
+  std::string out(size, '\0');
+  if (kind == Compression::kZstd) {
+    size_t n = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
+    if (ZSTD_isError(n) || n != size) return Corrupt("zstd body does not decompress");
+  } else {
+    int n = LZ4_decompress_safe(in.data(), out.data(), static_cast<int>(in.size()),
+                                static_cast<int>(out.size()));
+    if (n < 0 || static_cast<uint64_t>(n) != size) return Corrupt("lz4 body does not decompress");
+  }
+  return out;
+}
+
+struct CipherContextDeleter {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
+};
+using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, CipherContextDeleter>;
+
+const auto* Bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+// AES-256-GCM. `aad` is authenticated, not encrypted.
+StatusOr<std::string> Seal(const DataKey& key, std::string_view nonce, std::string_view aad,
+                           std::string_view plaintext) {
+  CipherContext ctx(EVP_CIPHER_CTX_new());
+  std::string out(plaintext.size() + kTagSize, '\0');
+  int len = 0;
+  int total = 0;
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  bool ok = ctx != nullptr &&
+            EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes.data(),
+                               Bytes(nonce)) == 1 &&
+            EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) ==
+                1 &&
+            EVP_EncryptUpdate(ctx.get(), dst, &len, Bytes(plaintext),
+                              static_cast<int>(plaintext.size())) == 1;
+  total = len;
+  ok = ok && EVP_EncryptFinal_ex(ctx.get(), dst + total, &len) == 1;
+  total += len;
+  ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagSize, dst + total) == 1;
+  if (!ok) return MakeError(ErrorCode::kInternalError, "AES-256-GCM encryption failed");
+  return out;
+}
+
+StatusOr<std::string> Open(const DataKey& key, std::string_view nonce, std::string_view aad,
+                           std::string_view sealed) {
+  if (sealed.size() < kTagSize) return Corrupt("ciphertext shorter than its tag");
+  std::string_view ciphertext = sealed.substr(0, sealed.size() - kTagSize);
+  std::string tag(sealed.substr(ciphertext.size()));
+  CipherContext ctx(EVP_CIPHER_CTX_new());
+  std::string out(ciphertext.size(), '\0');
+  int len = 0;
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  bool ok = ctx != nullptr &&
+            EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes.data(),
+                               Bytes(nonce)) == 1 &&
+            EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) ==
+                1 &&
+            EVP_DecryptUpdate(ctx.get(), dst, &len, Bytes(ciphertext),
+                              static_cast<int>(ciphertext.size())) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag.data()) == 1;
+  int final_len = 0;
+  ok = ok && EVP_DecryptFinal_ex(ctx.get(), dst + len, &final_len) == 1;
+  if (!ok) {
+    return Corrupt("authentication failed (tampered bytes, or a record stored under another key)");
+  }
+  return out;
+}
+
+}  // namespace
+
+RecordSerializer::RecordSerializer(SerializerOptions options,
+                                   std::shared_ptr<const KeyProvider> keys)
+    : options_(options), keys_(std::move(keys)) {}
+
+StatusOr<std::string> RecordSerializer::Serialize(std::string_view payload,
+                                                  std::string_view record_key) const {
+  std::string compressed;
+  Compression used = Compression::kNone;
+  if (options_.compression != Compression::kNone && payload.size() >= options_.min_compress_size) {
+    ASSIGN_OR_RETURN(compressed, Compress(options_.compression, payload, options_.zstd_level));
+    if (compressed.size() < payload.size()) used = options_.compression;
+  }
+  std::string_view body = used == Compression::kNone ? payload : std::string_view(compressed);
+
+  std::string out;
+  out.push_back(static_cast<char>(kFormatVersion));
+  out.push_back(static_cast<char>(static_cast<uint8_t>(used) |
+                                  (options_.encrypt ? kEncryptedFlag : 0)));
+  if (used != Compression::kNone) AppendVarint(&out, payload.size());
+  if (!options_.encrypt) {
+    out.append(body);
+    return out;
+  }
+  if (keys_ == nullptr) {
+    return MakeError(ErrorCode::kUnsupported, "encryption is on but no key provider is set");
+  }
+  ASSIGN_OR_RETURN(DataKey key, keys_->CurrentKey());
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(key.id >> shift));
+  std::string nonce(kNonceSize, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), kNonceSize) != 1) {
+    return MakeError(ErrorCode::kInternalError, "no randomness for a nonce");
+  }
+  out.append(nonce);
+  std::string aad = out;
+  aad.append(record_key);
+  ASSIGN_OR_RETURN(std::string sealed, Seal(key, nonce, aad, body));
+  out.append(sealed);
+  return out;
+}
+
+StatusOr<std::string> RecordSerializer::Deserialize(std::string_view stored,
+                                                    std::string_view record_key) const {
+  if (stored.size() < 2) return Corrupt("shorter than its 2-byte header");
+  if (static_cast<uint8_t>(stored[0]) != kFormatVersion) {
+    return Corrupt("unknown format version " + std::to_string(static_cast<uint8_t>(stored[0])));
+  }
+  auto flags = static_cast<uint8_t>(stored[1]);
+  if ((flags & ~(kCompressionMask | kEncryptedFlag)) != 0) {
+    return Corrupt("unknown header flags " + std::to_string(flags));
+  }
+  auto compression = static_cast<Compression>(flags & kCompressionMask);
+  if (compression != Compression::kNone && compression != Compression::kZstd &&
+      compression != Compression::kLz4) {
+    return Corrupt("unknown compression " + std::to_string(flags & kCompressionMask));
+  }
+  size_t pos = 2;
+  uint64_t uncompressed_size = 0;
+  if (compression != Compression::kNone) {
+    if (!ReadVarint(stored, &pos, &uncompressed_size)) return Corrupt("truncated size");
+    if (uncompressed_size > options_.max_record_size) {
+      return Corrupt("claims " + std::to_string(uncompressed_size) +
+                     " bytes, over the record size limit");
+    }
+  }
+  std::string decrypted;
+  std::string_view body = stored.substr(pos);
+  if ((flags & kEncryptedFlag) != 0) {
+    if (stored.size() < pos + 4 + kNonceSize) return Corrupt("truncated encryption header");
+    uint32_t key_id = 0;
+    for (int i = 0; i < 4; ++i) key_id = (key_id << 8) | static_cast<uint8_t>(stored[pos + i]);
+    std::string_view nonce = stored.substr(pos + 4, kNonceSize);
+    size_t header_size = pos + 4 + kNonceSize;
+    if (keys_ == nullptr) {
+      return MakeError(ErrorCode::kUnsupported, "the record is encrypted and no key provider is set");
+    }
+    ASSIGN_OR_RETURN(DataKey key, keys_->KeyById(key_id));
+    std::string aad(stored.substr(0, header_size));
+    aad.append(record_key);
+    ASSIGN_OR_RETURN(decrypted, Open(key, nonce, aad, stored.substr(header_size)));
+    body = decrypted;
+  }
+  if (compression == Compression::kNone) return std::string(body);
+  return Decompress(compression, body, uncompressed_size);
+}
+
+}  // namespace recordstore

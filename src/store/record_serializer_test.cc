@@ -1,0 +1,202 @@
+#include "store/record_serializer.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+namespace recordstore {
+namespace {
+
+// Keys 1 and 2; the current one can be switched (rotation).
+class TestKeys final : public KeyProvider {
+ public:
+  TestKeys() {
+    for (uint32_t id : {1u, 2u}) {
+      DataKey key;
+      key.id = id;
+      for (size_t i = 0; i < key.bytes.size(); ++i) key.bytes[i] = static_cast<uint8_t>(id * 31 + i);
+      keys_[id] = key;
+    }
+  }
+  StatusOr<DataKey> CurrentKey() const override { return keys_.at(current_); }
+  StatusOr<DataKey> KeyById(uint32_t id) const override {
+    auto it = keys_.find(id);
+    if (it == keys_.end()) return MakeError(ErrorCode::kNotFound, "no data key " + std::to_string(id));
+    return it->second;
+  }
+  uint32_t current_ = 1;
+
+ private:
+  std::map<uint32_t, DataKey> keys_;
+};
+
+std::string Compressible(size_t n) {
+  std::string s;
+  while (s.size() < n) s += "customer-0042 ordered sku-17 x3; ";
+  s.resize(n);
+  return s;
+}
+
+std::string Random(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+RecordSerializer Make(Compression c, bool encrypt, std::shared_ptr<TestKeys> keys = nullptr) {
+  SerializerOptions options;
+  options.compression = c;
+  options.encrypt = encrypt;
+  return RecordSerializer(options, keys);
+}
+
+TEST(RecordSerializerTest, PlainRecordIsTwoHeaderBytesThenThePayload) {
+  auto stored = Make(Compression::kNone, false).Serialize("abc", "k");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(*stored, std::string("\x01\x00", 2) + "abc");
+}
+
+TEST(RecordSerializerTest, EveryCombinationRoundTrips) {
+  auto keys = std::make_shared<TestKeys>();
+  for (Compression c : {Compression::kNone, Compression::kZstd, Compression::kLz4}) {
+    for (bool encrypt : {false, true}) {
+      RecordSerializer serializer = Make(c, encrypt, keys);
+      for (size_t size : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{5000},
+                          size_t{200000}}) {
+        std::string payload = Compressible(size);
+        auto stored = serializer.Serialize(payload, "rec/1");
+        ASSERT_TRUE(stored.ok()) << stored.status();
+        auto back = serializer.Deserialize(*stored, "rec/1");
+        ASSERT_TRUE(back.ok()) << back.status() << " compression " << static_cast<int>(c)
+                               << " encrypt " << encrypt << " size " << size;
+        EXPECT_EQ(*back, payload);
+      }
+    }
+  }
+}
+
+TEST(RecordSerializerTest, CompressionShrinksRepetitiveRecordsAndSkipsRandomOnes) {
+  RecordSerializer zstd = Make(Compression::kZstd, false);
+  std::string repetitive = Compressible(10000);
+  auto stored = zstd.Serialize(repetitive, "k");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_LT(stored->size(), 1000u);
+  EXPECT_EQ((*stored)[1], 1);  // zstd flag
+
+  std::string noise = Random(10000, 7);
+  stored = zstd.Serialize(noise, "k");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ((*stored)[1], 0);  // not worth it: stored uncompressed
+  EXPECT_EQ(stored->size(), noise.size() + 2);
+}
+
+TEST(RecordSerializerTest, RecordsWrittenUnderOlderSettingsStayReadable) {
+  auto keys = std::make_shared<TestKeys>();
+  std::string payload = Compressible(3000);
+  auto plain = Make(Compression::kNone, false).Serialize(payload, "k");
+  auto lz4 = Make(Compression::kLz4, false).Serialize(payload, "k");
+  ASSERT_TRUE(plain.ok() && lz4.ok());
+  RecordSerializer now = Make(Compression::kZstd, true, keys);
+  EXPECT_EQ(*now.Deserialize(*plain, "k"), payload);
+  EXPECT_EQ(*now.Deserialize(*lz4, "k"), payload);
+}
+
+TEST(RecordSerializerTest, EncryptedBytesDoNotContainThePlaintext) {
+  auto keys = std::make_shared<TestKeys>();
+  std::string marker = "PLAINTEXT-MARKER-4711";
+  auto stored = Make(Compression::kNone, true, keys).Serialize(marker, "k");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->find("MARKER"), std::string::npos);
+  EXPECT_EQ(stored->size(), 2 + 4 + 12 + marker.size() + 16);
+}
+
+TEST(RecordSerializerTest, EveryTamperedByteIsDetected) {
+  auto keys = std::make_shared<TestKeys>();
+  for (Compression c : {Compression::kNone, Compression::kZstd}) {
+    RecordSerializer serializer = Make(c, true, keys);
+    auto stored = serializer.Serialize(Compressible(500), "rec/9");
+    ASSERT_TRUE(stored.ok());
+    for (size_t i = 0; i < stored->size(); ++i) {
+      std::string tampered = *stored;
+      tampered[i] = static_cast<char>(tampered[i] ^ 0x20);
+      auto result = serializer.Deserialize(tampered, "rec/9");
+      ASSERT_FALSE(result.ok()) << "flipping byte " << i << " went unnoticed";
+      EXPECT_TRUE(HasErrorCode(result.status(), ErrorCode::kDataCorruption) ||
+                  HasErrorCode(result.status(), ErrorCode::kNotFound))
+          << result.status();
+      EXPECT_EQ(result.status().code(), HasErrorCode(result.status(), ErrorCode::kNotFound)
+                                            ? absl::StatusCode::kNotFound
+                                            : absl::StatusCode::kDataLoss);
+    }
+  }
+}
+
+TEST(RecordSerializerTest, CiphertextMovedToAnotherRecordKeyFails) {
+  auto keys = std::make_shared<TestKeys>();
+  RecordSerializer serializer = Make(Compression::kNone, true, keys);
+  auto stored = serializer.Serialize("balance=100", "acct/alice");
+  ASSERT_TRUE(stored.ok());
+  auto moved = serializer.Deserialize(*stored, "acct/mallory");
+  EXPECT_TRUE(HasErrorCode(moved.status(), ErrorCode::kDataCorruption)) << moved.status();
+  EXPECT_NE(std::string(moved.status().message()).find("authentication failed"), std::string::npos);
+}
+
+TEST(RecordSerializerTest, RotatedKeysKeepOldRecordsReadable) {
+  auto keys = std::make_shared<TestKeys>();
+  RecordSerializer serializer = Make(Compression::kNone, true, keys);
+  auto old_record = serializer.Serialize("sealed with key 1", "k");
+  keys->current_ = 2;
+  auto new_record = serializer.Serialize("sealed with key 2", "k");
+  ASSERT_TRUE(old_record.ok() && new_record.ok());
+  EXPECT_EQ(std::string(old_record->substr(2, 4)), std::string("\0\0\0\x01", 4));
+  EXPECT_EQ(std::string(new_record->substr(2, 4)), std::string("\0\0\0\x02", 4));
+  EXPECT_EQ(*serializer.Deserialize(*old_record, "k"), "sealed with key 1");
+  EXPECT_EQ(*serializer.Deserialize(*new_record, "k"), "sealed with key 2");
+}
+
+TEST(RecordSerializerTest, UnknownKeyIdAndMissingProviderAreClearErrors) {
+  auto keys = std::make_shared<TestKeys>();
+  auto stored = Make(Compression::kNone, true, keys).Serialize("x", "k");
+  ASSERT_TRUE(stored.ok());
+  std::string unknown_id = *stored;
+  unknown_id[5] = 9;
+  EXPECT_TRUE(HasErrorCode(Make(Compression::kNone, false, keys).Deserialize(unknown_id, "k").status(),
+                           ErrorCode::kNotFound));
+  EXPECT_TRUE(HasErrorCode(Make(Compression::kNone, false).Deserialize(*stored, "k").status(),
+                           ErrorCode::kUnsupported));
+  EXPECT_TRUE(HasErrorCode(Make(Compression::kNone, true).Serialize("x", "k").status(),
+                           ErrorCode::kUnsupported));
+}
+
+TEST(RecordSerializerTest, MalformedHeadersAreDataCorruption) {
+  RecordSerializer serializer = Make(Compression::kZstd, false);
+  auto expect_corrupt = [&](const std::string& bytes, const std::string& message_part) {
+    auto result = serializer.Deserialize(bytes, "k");
+    ASSERT_TRUE(HasErrorCode(result.status(), ErrorCode::kDataCorruption)) << result.status();
+    EXPECT_NE(std::string(result.status().message()).find(message_part), std::string::npos)
+        << result.status();
+  };
+  expect_corrupt("", "shorter than its 2-byte header");
+  expect_corrupt(std::string("\x01", 1), "shorter than its 2-byte header");
+  expect_corrupt(std::string("\x02\x00", 2), "unknown format version 2");
+  expect_corrupt(std::string("\x01\x08", 2), "unknown header flags 8");
+  expect_corrupt(std::string("\x01\x03", 2), "unknown compression 3");
+  expect_corrupt(std::string("\x01\x01\x80", 3), "truncated size");
+  expect_corrupt(std::string("\x01\x04", 2) + "abc", "truncated encryption header");
+  // A decompression bomb: claims 1 GB.
+  std::string bomb("\x01\x01", 2);
+  for (uint8_t b : {0x80, 0x80, 0x80, 0x80, 0x04}) bomb.push_back(static_cast<char>(b));
+  expect_corrupt(bomb, "over the record size limit");
+  // A zstd body that is not zstd, and a size that does not match the body.
+  expect_corrupt(std::string("\x01\x01\x05", 3) + "hello", "zstd body does not decompress");
+  auto good = serializer.Serialize(Compressible(1000), "k");
+  ASSERT_TRUE(good.ok());
+  std::string wrong_size = *good;
+  wrong_size[2] = static_cast<char>(static_cast<uint8_t>(wrong_size[2]) ^ 1);
+  expect_corrupt(wrong_size, "zstd body does not decompress");
+}
+
+}  // namespace
+}  // namespace recordstore
