@@ -192,6 +192,17 @@ TEST(DatalogEngineTest, HugeJoinStopsAtTheTimeLimit) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
+// A token controls how long a rule body is; matching 100000 predicates must neither
+// recurse that deep nor copy the bindings at every level.
+TEST(DatalogEngineTest, VeryLongRuleBodiesDoNotExhaustTheStack) {
+  std::string body = "f(1)";
+  for (int i = 0; i < 100000; ++i) body += ", f(1)";
+  Authorizer authorizer;
+  authorizer.SetLimits(RunLimits{.max_time = std::chrono::seconds(30)});
+  ASSERT_TRUE(authorizer.AddCode("f(1); g(1) <- " + body + "; allow if g(1);").ok());
+  EXPECT_EQ(*authorizer.Authorize(), 0u);
+}
+
 // Request data added with AddFact stays a value: a tenant name that looks like Datalog
 // cannot add facts or policies.
 TEST(DatalogEngineTest, AddFactCannotInjectDatalog) {

@@ -1,6 +1,9 @@
 #include "auth/world.h"
 
 #include <algorithm>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "auth/error.h"
 #include "common/status_macros.h"
@@ -19,13 +22,25 @@ Origin Union(const Origin& a, const Origin& b) {
   return out;
 }
 
-// Binds the variables of `pattern` against the ground `value`; false on mismatch.
-bool Unify(const Term& pattern, const Term& value, Bindings* bindings) {
+// Binds the variables of `pattern` against the ground `value`, recording new bindings in
+// `bound` so that the caller can undo them; false on mismatch.
+bool Unify(const Term& pattern, const Term& value, Bindings* bindings,
+           std::vector<std::string>* bound) {
   if (pattern.kind != TermKind::kVariable) {
     return pattern == value;
   }
   auto [it, inserted] = bindings->emplace(pattern.text, value);
-  return inserted || it->second == value;
+  if (inserted) {
+    bound->push_back(pattern.text);
+    return true;
+  }
+  return it->second == value;
+}
+
+void Unbind(const std::vector<std::string>& bound, Bindings* bindings) {
+  for (const std::string& name : bound) {
+    bindings->erase(name);
+  }
 }
 
 Term Substitute(const Term& term, const Bindings& bindings) {
@@ -134,55 +149,72 @@ Status World::Run(const RunLimits& limits) {
 
 Status World::ForEachMatch(const Rule& rule, const TrustedOrigins& trusted,
                            const MatchVisitor& visit) const {
-  // Candidate facts per body predicate, already filtered by origin, name and arity.
-  std::vector<std::vector<std::pair<const Origin*, const Predicate*>>> candidates(rule.body.size());
-  for (size_t i = 0; i < rule.body.size(); ++i) {
-    const Predicate& pattern = rule.body[i];
-    for (const auto& [origin, set] : facts_) {
-      if (!IsTrusted(origin, trusted)) {
-        continue;
-      }
-      for (const Predicate& fact : set) {
-        if (fact.name != pattern.name || fact.terms.size() != pattern.terms.size()) {
-          continue;
-        }
-        candidates[i].emplace_back(&origin, &fact);
-      }
+  // Trusted facts by predicate name, so that each body predicate scans only its own.
+  std::map<std::string_view, std::vector<std::pair<const Origin*, const Predicate*>>> by_name;
+  for (const auto& [origin, set] : facts_) {
+    if (!IsTrusted(origin, trusted)) {
+      continue;
     }
-    if (candidates[i].empty()) {
-      return Status();
+    for (const Predicate& fact : set) {
+      by_name[fact.name].emplace_back(&origin, &fact);
     }
   }
-  bool stop = false;
+  static const std::vector<std::pair<const Origin*, const Predicate*>> kNone;
+  std::vector<const std::vector<std::pair<const Origin*, const Predicate*>>*> candidates;
+  for (const Predicate& pattern : rule.body) {
+    auto it = by_name.find(pattern.name);
+    candidates.push_back(it == by_name.end() ? &kNone : &it->second);
+  }
+
+  // Depth-first search without recursion (a token controls the body length) and with one
+  // shared binding map whose entries each frame undoes when it is popped.
+  struct Frame {
+    size_t next = 0;                 // next candidate to try for body[depth]
+    std::vector<std::string> bound;  // variables bound when this frame was entered
+    Origin origin;                   // union of the origins of the facts matched so far
+  };
+  Bindings bindings;
+  std::vector<Frame> stack(1);
   uint32_t steps = 0;
-  std::function<Status(size_t, const Bindings&, const Origin&)> descend =
-      [&](size_t index, const Bindings& bindings, const Origin& origin) -> Status {
+  while (!stack.empty()) {
     if (++steps % kClockStride == 0 && std::chrono::steady_clock::now() > deadline_) {
       return MakeAuthError(wire::AuthErrorDetail::RUN_LIMIT, "Timeout");
     }
-    if (index == rule.body.size()) {
-      ASSIGN_OR_RETURN(bool keep_going, visit(bindings, origin));
-      stop = !keep_going;
-      return Status();
-    }
-    const Predicate& pattern = rule.body[index];
-    for (const auto& [fact_origin, fact] : candidates[index]) {
-      Bindings next = bindings;
-      bool matches = true;
-      for (size_t t = 0; t < pattern.terms.size() && matches; ++t) {
-        matches = Unify(pattern.terms[t], fact->terms[t], &next);
-      }
-      if (!matches) {
-        continue;
-      }
-      RETURN_IF_ERROR(descend(index + 1, next, Union(origin, *fact_origin)));
-      if (stop) {
+    const size_t depth = stack.size() - 1;
+    if (depth == rule.body.size()) {
+      ASSIGN_OR_RETURN(bool keep_going, visit(bindings, stack.back().origin));
+      if (!keep_going) {
         return Status();
       }
+      Unbind(stack.back().bound, &bindings);
+      stack.pop_back();
+      continue;
     }
-    return Status();
-  };
-  return descend(0, Bindings(), Origin());
+    Frame& frame = stack.back();
+    const auto& list = *candidates[depth];
+    if (frame.next == list.size()) {
+      Unbind(frame.bound, &bindings);
+      stack.pop_back();
+      continue;
+    }
+    const auto [fact_origin, fact] = list[frame.next++];
+    const Predicate& pattern = rule.body[depth];
+    if (fact->terms.size() != pattern.terms.size()) {
+      continue;
+    }
+    Frame child;
+    bool matches = true;
+    for (size_t t = 0; t < pattern.terms.size() && matches; ++t) {
+      matches = Unify(pattern.terms[t], fact->terms[t], &bindings, &child.bound);
+    }
+    if (!matches) {
+      Unbind(child.bound, &bindings);
+      continue;
+    }
+    child.origin = Union(frame.origin, *fact_origin);
+    stack.push_back(std::move(child));  // invalidates `frame`
+  }
+  return Status();
 }
 
 StatusOr<bool> World::ExpressionsHold(const Rule& rule, const Bindings& bindings) const {
