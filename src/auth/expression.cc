@@ -25,8 +25,9 @@ struct Value {
 
 class Evaluator {
  public:
-  Evaluator(Bindings bindings, const ExternFunctions& externs)
-      : bindings_(std::move(bindings)), externs_(externs) {}
+  Evaluator(Bindings bindings, const ExternFunctions& externs,
+            std::chrono::steady_clock::time_point deadline)
+      : bindings_(std::move(bindings)), externs_(externs), deadline_(deadline) {}
 
   StatusOr<Term> Run(const std::vector<Op>& ops) {
     std::vector<Value> stack;
@@ -85,6 +86,9 @@ class Evaluator {
  private:
   // Calls `closure` with `args` bound to its parameters.
   StatusOr<Term> Call(const Op& closure, const std::vector<Term>& args) {
+    if (++calls_ % kClockStride == 0 && std::chrono::steady_clock::now() > deadline_) {
+      return MakeAuthError(wire::AuthErrorDetail::RUN_LIMIT, "Timeout");
+    }
     if (closure.params.size() != args.size()) {
       return InvalidType();
     }
@@ -457,8 +461,13 @@ class Evaluator {
     return InvalidType();
   }
 
+  // How many closure calls happen between two looks at the clock.
+  static constexpr uint32_t kClockStride = 256;
+
   Bindings bindings_;
   const ExternFunctions& externs_;
+  const std::chrono::steady_clock::time_point deadline_;
+  uint32_t calls_ = 0;
 };
 
 }  // namespace
@@ -483,13 +492,14 @@ Status CheckNoShadowing(const std::vector<Op>& ops, std::set<std::string>* in_sc
 }
 
 StatusOr<Term> EvaluateExpression(const Expression& expression, const Bindings& bindings,
-                                  const ExternFunctions& externs) {
+                                  const ExternFunctions& externs,
+                                  std::chrono::steady_clock::time_point deadline) {
   std::set<std::string> in_scope;
   for (const auto& [name, value] : bindings) {
     in_scope.insert(name);
   }
   RETURN_IF_ERROR(CheckNoShadowing(expression, &in_scope));
-  Evaluator evaluator(bindings, externs);
+  Evaluator evaluator(bindings, externs, deadline);
   return evaluator.Run(expression);
 }
 

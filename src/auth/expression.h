@@ -5,6 +5,7 @@
 #ifndef RECORDSTORE_AUTH_EXPRESSION_H_
 #define RECORDSTORE_AUTH_EXPRESSION_H_
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -24,10 +25,12 @@ using Bindings = std::map<std::string, Term, std::less<>>;
 
 // Runs `expression` with `bindings` and returns the single value it leaves.
 // Errors are EXECUTION with detail Overflow, DivideByZero, InvalidType, UnknownVariable,
-// ShadowedVariable, InvalidRegex, UndefinedExtern or ExternEvalError.
+// ShadowedVariable, InvalidRegex, UndefinedExtern or ExternEvalError; and RUN_LIMIT/Timeout
+// once `deadline` has passed (nested closures over collections can take exponential time).
 // REQUIRES: ValidateExpression(expression) is OK.
-StatusOr<Term> EvaluateExpression(const Expression& expression, const Bindings& bindings,
-                                  const ExternFunctions& externs);
+StatusOr<Term> EvaluateExpression(
+    const Expression& expression, const Bindings& bindings, const ExternFunctions& externs,
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
 }  // namespace recordstore::auth
 

@@ -219,7 +219,7 @@ Status World::ForEachMatch(const Rule& rule, const TrustedOrigins& trusted,
 
 StatusOr<bool> World::ExpressionsHold(const Rule& rule, const Bindings& bindings) const {
   for (const Expression& expression : rule.expressions) {
-    ASSIGN_OR_RETURN(Term result, EvaluateExpression(expression, bindings, externs_));
+    ASSIGN_OR_RETURN(Term result, EvaluateExpression(expression, bindings, externs_, deadline_));
     if (result.kind != TermKind::kBool) {
       return MakeAuthError(wire::AuthErrorDetail::EXECUTION, "InvalidType");
     }
