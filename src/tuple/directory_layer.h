@@ -18,9 +18,11 @@
 #ifndef RECORDSTORE_TUPLE_DIRECTORY_LAYER_H_
 #define RECORDSTORE_TUPLE_DIRECTORY_LAYER_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "recordstore/kv.h"
