@@ -33,7 +33,7 @@ class KeyExpressionTest : public ::testing::Test {
     return expression.Evaluate(record, context);
   }
   std::string ValidateError(const KeyExpression& expression, std::string_view type) {
-    return std::string(expression.Validate(Type(type)).status().message());
+    return static_cast<std::string>(expression.Validate(Type(type)).status().message());
   }
 
   RecordMetaData metadata_ = BuildOrDie(ShopProto());

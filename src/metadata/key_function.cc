@@ -15,7 +15,7 @@ bool Sub(int64_t a, int64_t b, int64_t* out) { return __builtin_sub_overflow(a, 
 bool Mul(int64_t a, int64_t b, int64_t* out) { return __builtin_mul_overflow(a, b, out); }
 
 // An integer function of two arguments; `symbol` names the operator in overflow errors.
-KeyFunction Arithmetic(std::string name, std::string symbol, ArithmeticOp op) {
+KeyFunction Arithmetic(const std::string& name, const std::string& symbol, ArithmeticOp op) {
   return KeyFunction(name, {ColumnKind::kInteger, ColumnKind::kInteger}, ColumnKind::kInteger,
                      [name, symbol, op](const Tuple& arguments) -> StatusOr<TupleElement> {
                        if (arguments[0].is_null() || arguments[1].is_null()) return TupleElement();
@@ -50,15 +50,16 @@ KeyFunction Lower() {
 }  // namespace
 
 KeyFunctionRegistry& KeyFunctionRegistry::Default() {
-  static KeyFunctionRegistry* registry = [] {
-    auto* r = new KeyFunctionRegistry();
+  static KeyFunctionRegistry registry;
+  static const bool built_ins_registered = [] {
     for (KeyFunction function : {Lower(), Arithmetic("add", "+", Add), Arithmetic("sub", "-", Sub),
                                  Arithmetic("mul", "*", Mul)}) {
-      r->Register(std::move(function)).IgnoreError();
+      registry.Register(std::move(function)).IgnoreError();  // distinct names: cannot fail
     }
-    return r;
+    return true;
   }();
-  return *registry;
+  (void)built_ins_registered;
+  return registry;
 }
 
 Status KeyFunctionRegistry::Register(KeyFunction function) {

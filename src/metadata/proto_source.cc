@@ -36,6 +36,7 @@ class MapSourceTree : public google::protobuf::compiler::SourceTree {
       if (file != nullptr) text = &well_known_.emplace_back(file->DebugString());
     }
     if (text == nullptr) return nullptr;
+    // SourceTree::Open hands the stream's ownership to the caller (the importer).
     return new google::protobuf::io::ArrayInputStream(text->data(), static_cast<int>(text->size()));
   }
 

@@ -12,7 +12,7 @@ namespace {
 std::string ParseError(const std::map<std::string, std::string>& sources) {
   StatusOr<google::protobuf::FileDescriptorSet> files = ParseProtoFiles(sources);
   EXPECT_FALSE(files.ok());
-  return std::string(files.status().message());
+  return static_cast<std::string>(files.status().message());
 }
 
 TEST(ProtoSourceTest, ShopParsesInDependencyOrder) {

@@ -106,14 +106,8 @@ bool IsKnownIndexType(std::string_view type) {
   return false;
 }
 
-// The rules an index type puts on its root expression, checked on the shape it has on one
-// record type:
-//   count, count_updates: a grouping with nothing grouped (grouped count 0);
-//   count_not_null, min_ever, max_ever, rank: a grouping with at least one grouped column;
-//   sum: a grouping with exactly one grouped column, an integer;
-//   version: some column is version(); no other type may use version();
-//   text: the first column after the grouping columns (or the first column) is a string;
-//   unique: only value and version indexes.
+// The rules an index type puts on its root expression (listed in record_metadata.h), checked
+// on the shape the root has on one record type.
 Status ValidateIndexShape(const Index& index, const ExpressionShape& shape) {
   const std::string& type = index.type();
   const std::string label = absl::StrCat("index ", index.name(), " of type ", type);

@@ -14,9 +14,16 @@
 //   * primary keys refer to existing fields, yield exactly one tuple (no fan-out) and do not
 //     use the record version;
 //   * no two record types share a record type key;
-//   * index names are unique and distinct from former index names; each index has a known
-//     type, applies to existing record types and has a root expression valid on each of them
-//     and fitting its type (see ValidateIndexShape in record_metadata.cc);
+//   * index names are unique; an index may reuse a former index's name only with an
+//     added_version above that former index's removed_version; each index has a known type
+//     (index.h), applies to existing record types and has a root expression valid on each of
+//     them and fitting its type:
+//       count, count_updates: a grouping with grouped count 0;
+//       count_not_null, min_ever, max_ever, rank: a grouping with at least one grouped column;
+//       sum: a grouping with exactly one grouped column, an integer;
+//       version: some column is version(), which no other type may use;
+//       text: the first column after the grouping columns (or the first) is a string;
+//       unique: only value and version indexes;
 //   * versions are consistent: 0 <= added_version <= last_modified_version <= version for
 //     indexes, added_version <= removed_version <= version for former indexes.
 //

@@ -14,7 +14,7 @@ namespace {
 template <typename... Parts>
 std::string Cat(const Parts&... parts) {
   std::string out;
-  (out.append(std::string_view(parts)), ...);
+  (out.append(parts), ...);
   return out;
 }
 
@@ -62,7 +62,7 @@ std::string BuildError(std::string_view extra, std::string_view proto_text = kSm
   StatusOr<RecordMetaData> metadata =
       RecordMetaData::Build(SmallProto(proto_text, Cat(types, extra)));
   EXPECT_FALSE(metadata.ok());
-  return std::string(metadata.status().message());
+  return static_cast<std::string>(metadata.status().message());
 }
 
 // `proto` with the first occurrence of `from` replaced by `to`.
@@ -76,6 +76,7 @@ std::string Replace(std::string_view text, std::string_view from, std::string_vi
 
 std::vector<std::string> Names(const std::vector<const Index*>& indexes) {
   std::vector<std::string> names;
+  names.reserve(indexes.size());
   for (const Index* index : indexes) names.push_back(index->name());
   return names;
 }
