@@ -177,6 +177,16 @@ TEST(RecordMetaDataTest, ImportCycleIsRefused) {
             "which imports it back");
 }
 
+TEST(RecordMetaDataTest, UnlinkableFileNamesTheElement) {
+  proto::RecordMetaData proto = ShopProto();
+  ASSERT_EQ(proto.files().file(1).message_type(0).field(3).name(), "address");
+  proto.mutable_files()->mutable_file(1)->mutable_message_type(0)->mutable_field(3)->set_type_name(
+      ".shop.Adress");
+  EXPECT_EQ(RecordMetaData::Build(proto).status().message(),
+            "invalid_argument (8001): shop/shop.proto: shop.Customer.address: \".shop.Adress\" "
+            "is not defined.");
+}
+
 TEST(RecordMetaDataTest, WellKnownImportNeedNotBeInTheSet) {
   std::string text = Replace(kSmallProto, "package small;",
                              "package small;\nimport \"google/protobuf/timestamp.proto\";");
