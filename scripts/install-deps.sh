@@ -9,7 +9,8 @@ packages=(
   librocksdb-dev         # durable storage under the embedded engine
   libgtest-dev           # tests (GoogleTest, registered with CTest)
   libcli11-dev           # command line of the recordstore binary
-  libprotobuf-dev protobuf-compiler  # Biscuit tokens; later record schemas, continuations
+  libprotobuf-dev protobuf-compiler  # Biscuit tokens, record schemas, continuations
+  libprotoc-dev          # parsing .proto schema text at run time (src/metadata)
   libssl-dev             # Ed25519 / ECDSA P-256 signatures, AES-256-GCM
   libre2-dev             # Biscuit regex expressions
   nlohmann-json3-dev     # reading JSON test vectors (tuple conformance)
