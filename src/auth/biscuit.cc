@@ -437,10 +437,14 @@ std::vector<std::string> Biscuit::RevocationIds() const {
   return ids;
 }
 
-void Authorizer::SetToken(const Biscuit& token) { token_blocks_ = token.blocks(); }
+void Authorizer::SetToken(const Biscuit& token) {
+  world_.reset();
+  token_blocks_ = token.blocks();
+}
 
 Status Authorizer::AddCode(std::string_view code) {
   ASSIGN_OR_RETURN(BlockContent parsed, ParseAuthorizer(code));
+  world_.reset();
   auto move_all = [](auto& from, auto& to) {
     to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
   };
@@ -457,6 +461,7 @@ Status Authorizer::AddFact(Predicate fact) {
       return MakeAuthError(wire::AuthErrorDetail::PARSE, "facts cannot contain variables");
     }
   }
+  world_.reset();
   code_.facts.push_back(std::move(fact));
   return Status();
 }
@@ -505,17 +510,32 @@ void Authorizer::TakeSnapshot(const World& world) {
   }
 }
 
+StatusOr<std::vector<Predicate>> Authorizer::Query(std::string_view rule_text) {
+  if (world_ == nullptr) {
+    return MakeError(ErrorCode::kClientInvalidOperation,
+                     "Query() needs an Authorize() after the last change");
+  }
+  ASSIGN_OR_RETURN(Rule rule, ParseRule(rule_text));
+  TrustedOrigins trusted =
+      ComputeTrustedOrigins(rule.scopes, code_.scopes, kAuthorizerBlockId, keys_);
+  ASSIGN_OR_RETURN(std::set<Predicate> derived, world_->Derive(rule, trusted));
+  return std::vector<Predicate>(derived.begin(), derived.end());
+}
+
 StatusOr<size_t> Authorizer::Authorize() {
   snapshot_ = WorldSnapshot();
+  world_.reset();
   RETURN_IF_ERROR(CheckBlockRules());
 
-  KeyToBlocks keys;
+  keys_.clear();
   for (size_t i = 0; i < token_blocks_.size(); ++i) {
     if (token_blocks_[i].external_key.has_value()) {
-      keys[*token_blocks_[i].external_key].push_back(i);
+      keys_[*token_blocks_[i].external_key].push_back(i);
     }
   }
-  World world(externs_);
+  const KeyToBlocks& keys = keys_;
+  world_ = std::make_unique<World>(externs_);
+  World& world = *world_;
   for (const Predicate& fact : code_.facts) {
     world.AddFact({kAuthorizerBlockId}, fact);
   }

@@ -151,11 +151,22 @@ class Authorizer {
   // world was built).
   const WorldSnapshot& snapshot() const { return snapshot_; }
 
+  // The facts `rule` (text, e.g. `tenant($t) <- right($t, "read")`) derives from the world
+  // of the last Authorize(), trusting the authority block and the authorizer unless the
+  // rule says `trusting ...`. Lets a server read what a token grants. Errors: PARSE,
+  // EXECUTION; kClientInvalidOperation when no Authorize() has built a world since the
+  // last change to the token or code.
+  StatusOr<std::vector<Predicate>> Query(std::string_view rule);
+
  private:
   Status CheckBlockRules() const;
   void TakeSnapshot(const World& world);
 
   std::vector<TokenBlock> token_blocks_;
+  // Built by Authorize(); its rules point into token_blocks_ and code_, so every change to
+  // those resets it.
+  std::unique_ptr<World> world_;
+  KeyToBlocks keys_;
   BlockContent code_;
   RunLimits limits_;
   ExternFunctions externs_;

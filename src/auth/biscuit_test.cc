@@ -94,6 +94,35 @@ TEST_P(TokenTest, MintAttenuateSerializeAuthorize) {
   EXPECT_EQ(detail->failed_checks(0).block_id(), 1u);
 }
 
+TEST_P(TokenTest, QueryReadsWhatTheTokenGrants) {
+  KeyPair root = NewKey(GetParam());
+  auto token = Biscuit::Mint(root,
+                             "right(\"acme\", \"orders\", \"read\"); "
+                             "right(\"acme\", \"users\", \"write\");");
+  ASSERT_TRUE(token.ok());
+  auto attenuated = token->Attenuate("right(\"evil\", \"x\", \"read\");");
+  ASSERT_TRUE(attenuated.ok());
+  Authorizer authorizer;
+  authorizer.SetToken(*attenuated);
+  authorizer.SetLimits(RunLimits{.max_time = std::chrono::seconds(5)});
+  EXPECT_EQ(authorizer.Query("s($s) <- right($t, $s, $op)").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(authorizer.AddCode("allow if true;").ok());
+  ASSERT_TRUE(authorizer.Authorize().ok());
+  // Block 1's right is not trusted by default.
+  auto readable = authorizer.Query("space($s) <- right(\"acme\", $s, $op), $op == \"read\";");
+  ASSERT_TRUE(readable.ok()) << readable.status();
+  EXPECT_EQ(*readable, (std::vector<Predicate>{{"space", {Term::String("orders")}}}));
+  auto tenants = authorizer.Query("t($t) <- right($t, $s, $op)");
+  ASSERT_TRUE(tenants.ok());
+  EXPECT_EQ(*tenants, (std::vector<Predicate>{{"t", {Term::String("acme")}}}));
+  // `previous` means nothing in the authorizer, so this rule trusts only the authorizer's
+  // own facts (and the authority block no longer, since the rule names its scopes).
+  auto previous = authorizer.Query("t($t) <- right($t, $s, $op) trusting previous");
+  ASSERT_TRUE(previous.ok());
+  EXPECT_TRUE(previous->empty());
+}
+
 TEST_P(TokenTest, AttenuationCannotWidenRights) {
   KeyPair root = NewKey(GetParam());
   auto token = Biscuit::Mint(root, "right(\"file1\");");

@@ -33,6 +33,23 @@ class Parser {
  public:
   explicit Parser(std::string_view text) : text_(text) {}
 
+  StatusOr<Rule> ParseSingleRule() {
+    Rule rule;
+    ASSIGN_OR_RETURN(rule.head, ParsePredicate());
+    RETURN_IF_ERROR(Expect("<-"));
+    RETURN_IF_ERROR(ParseRuleBody(&rule));
+    if (!RuleVariablesAreBound(rule)) {
+      return Error("rule head or expression uses a variable its body does not bind");
+    }
+    SkipSpace();
+    Consume(";");
+    SkipSpace();
+    if (!AtEnd()) {
+      return Error("unexpected text after the rule");
+    }
+    return rule;
+  }
+
   StatusOr<BlockContent> Parse(bool authorizer) {
     BlockContent content;
     SkipSpace();
@@ -795,6 +812,8 @@ class Parser {
 }  // namespace
 
 StatusOr<BlockContent> ParseBlock(std::string_view text) { return Parser(text).Parse(false); }
+
+StatusOr<Rule> ParseRule(std::string_view text) { return Parser(text).ParseSingleRule(); }
 
 StatusOr<BlockContent> ParseAuthorizer(std::string_view text) { return Parser(text).Parse(true); }
 

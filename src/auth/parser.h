@@ -23,6 +23,9 @@ StatusOr<BlockContent> ParseBlock(std::string_view text);
 // Authorizer code: facts, rules, checks and allow/deny policies, each ending with ';'.
 StatusOr<BlockContent> ParseAuthorizer(std::string_view text);
 
+// A single rule `head <- body`, with an optional final ';'.
+StatusOr<Rule> ParseRule(std::string_view text);
+
 }  // namespace recordstore::auth
 
 #endif  // RECORDSTORE_AUTH_PARSER_H_

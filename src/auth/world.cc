@@ -230,6 +230,23 @@ StatusOr<bool> World::ExpressionsHold(const Rule& rule, const Bindings& bindings
   return true;
 }
 
+StatusOr<std::set<Predicate>> World::Derive(const Rule& rule, const TrustedOrigins& trusted) const {
+  std::set<Predicate> derived;
+  auto visit = [&](const Bindings& bindings, const Origin&) -> StatusOr<bool> {
+    ASSIGN_OR_RETURN(bool holds, ExpressionsHold(rule, bindings));
+    if (holds) {
+      Predicate head{rule.head.name, {}};
+      for (const Term& t : rule.head.terms) {
+        head.terms.push_back(Substitute(t, bindings));
+      }
+      derived.insert(std::move(head));
+    }
+    return true;
+  };
+  RETURN_IF_ERROR(ForEachMatch(rule, trusted, visit));
+  return derived;
+}
+
 StatusOr<bool> World::QueryMatches(const Rule& query, const TrustedOrigins& trusted) const {
   bool found = false;
   auto visit = [&](const Bindings& bindings, const Origin&) -> StatusOr<bool> {

@@ -57,6 +57,9 @@ class World {
   // Starts the clock of `limits.max_time`, which also bounds the queries that follow.
   Status Run(const RunLimits& limits);
 
+  // The facts `rule` derives from the current facts in one application (no fixpoint).
+  // Errors: EXECUTION, RUN_LIMIT/Timeout.
+  StatusOr<std::set<Predicate>> Derive(const Rule& rule, const TrustedOrigins& trusted) const;
   // True when some combination of trusted facts satisfies the body and all expressions.
   StatusOr<bool> QueryMatches(const Rule& query, const TrustedOrigins& trusted) const;
   // True when at least one combination satisfies the body and every such combination
