@@ -15,6 +15,10 @@ packages=(
   libre2-dev             # Biscuit regex expressions
   nlohmann-json3-dev     # reading JSON test vectors (tuple conformance)
   libzstd-dev liblz4-dev # record compression (src/store)
+  libgrpc++-dev          # gRPC client of the etcd backend (src/kv/etcd)
+  protobuf-compiler-grpc # grpc_cpp_plugin: generates the etcd v3 API stubs
+  etcd-server            # etcd binary: the etcd backend's tests and benchmark run local clusters
+  etcd-client            # etcdctl: operating etcd clusters (backups, health; docs/operations.md)
 )
 # `make fuzz` needs clang's libFuzzer runtime: ./scripts/install-deps.sh fuzz
 if [[ "${1:-}" == "fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi

@@ -2,6 +2,7 @@
 #include <system_error>
 
 #include "kv/engine/engine_database.h"
+#include "kv/etcd/etcd.h"
 #include "kv/memory/memory_storage.h"
 #include "kv/rocksdb/rocksdb_storage.h"
 #include "recordstore/kv.h"
@@ -12,6 +13,7 @@ StatusOr<std::unique_ptr<Database>> Database::Open(std::string_view url,
                                                    const DatabaseOptions& options) {
   constexpr std::string_view kMemory = "memory://";
   constexpr std::string_view kRocksDb = "rocksdb://";
+  constexpr std::string_view kEtcd = "etcd://";
   if (url.substr(0, kMemory.size()) == kMemory) {
     return std::unique_ptr<Database>(std::make_unique<EngineDatabase>(NewMemoryStorage(), options));
   }
@@ -28,9 +30,10 @@ StatusOr<std::unique_ptr<Database>> Database::Open(std::string_view url,
     if (!storage.ok()) return storage.status();
     return std::unique_ptr<Database>(std::make_unique<EngineDatabase>(*std::move(storage), options));
   }
+  if (url.substr(0, kEtcd.size()) == kEtcd) return OpenEtcdDatabase(url, options);
   return MakeError(ErrorCode::kConnectionStringInvalid,
                    "unknown database URL '" + std::string(url) +
-                       "' (expected memory:// or rocksdb:///path)");
+                       "' (expected memory://, rocksdb:///path or etcd://host:port,.../prefix)");
 }
 
 Status Database::Run(const std::function<Status(Transaction&)>& body,

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/status_macros.h"
+#include "kv/etcd/etcd_cluster.h"
 #include "recordstore/kv.h"
 #include "recordstore/status.h"
 
@@ -41,6 +42,7 @@ const std::vector<BackendInfo>& Backends() {
   static const std::vector<BackendInfo> kBackends = {
       {"memory", false, [](const std::string&) { return std::string("memory://"); }},
       {"rocksdb", true, [](const std::string& dir) { return "rocksdb://" + dir + "/db"; }},
+      {"etcd", true, [](const std::string&) { return etcd::SharedTestClusterUrl(); }},
   };
   return kBackends;
 }

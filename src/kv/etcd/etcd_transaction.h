@@ -1,0 +1,91 @@
+// A transaction of the etcd backend. See etcd_database.h for how reads and commits map onto
+// etcd, and recordstore/kv.h for the contract.
+#ifndef RECORDSTORE_KV_ETCD_ETCD_TRANSACTION_H_
+#define RECORDSTORE_KV_ETCD_ETCD_TRANSACTION_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kv/engine/write_set.h"
+#include "kv/etcd/etcd_database.h"
+
+namespace recordstore::kv::etcd {
+
+class EtcdTransaction final : public Transaction {
+ public:
+  EtcdTransaction(EtcdDatabase* db, const TransactionOptions& options);
+  ~EtcdTransaction() override;
+
+  StatusOr<Version> GetReadVersion() override;
+  void SetReadVersion(Version version) override;
+  StatusOr<std::optional<std::string>> Get(std::string_view key, bool snapshot) override;
+  StatusOr<RangeResult> GetRange(const RangeEndpoint& begin, const RangeEndpoint& end,
+                                 const RangeOptions& options) override;
+  using Transaction::GetRange;
+  void Set(std::string_view key, std::string_view value) override;
+  void Clear(std::string_view key) override;
+  void ClearRange(std::string_view begin, std::string_view end) override;
+  void AtomicOp(MutationType type, std::string_view key, std::string_view operand) override;
+  void AddReadConflictRange(std::string_view begin, std::string_view end) override;
+  void AddReadConflictKey(std::string_view key) override;
+  void AddWriteConflictRange(std::string_view begin, std::string_view end) override;
+  void AddWriteConflictKey(std::string_view key) override;
+  StatusOr<std::shared_ptr<Watch>> WatchKey(std::string_view key) override;
+  Status Commit() override;
+  Version GetCommittedVersion() const override { return committed_version_; }
+  StatusOr<std::string> GetVersionstamp() const override;
+  int64_t GetApproximateSize() const override;
+  Status OnError(const Status& error) override;
+  void Reset() override;
+  void Cancel() override;
+  void SetOptions(const TransactionOptions& options) override { options_ = options; }
+
+ private:
+  using KeyRange = std::pair<std::string, std::string>;  // [first, second)
+
+  // OK when the transaction may still be used (not cancelled, timed out or committed).
+  Status CheckUsable() const;
+  // The point reads run at, acquired on first use; 1007 once it is older than 5 s.
+  StatusOr<ReadPoint> ReadPointForUse();
+  // When RPCs must give up: the transaction's timeout, if any.
+  Clock::time_point Deadline() const;
+  // `error`, or transaction_timed_out when the timeout is what made an RPC fail.
+  Status TimeoutOr(Status error) const;
+  bool CheckWritableKey(std::string_view key);
+  void Defer(Status error);
+  void AddReadRange(std::string begin, std::string end);
+  void AbandonWatches(const Status& why);
+  // The committed value of `key` at the read point (no conflict range).
+  StatusOr<std::optional<std::string>> ReadStored(std::string_view key);
+  // The transaction's own view of `key`, adding a read conflict range unless `snapshot`.
+  StatusOr<std::optional<std::string>> ReadKey(std::string_view key, bool snapshot);
+  // Sends the writes (REQUIRES: something to write); fills committed_version_ and
+  // versionstamp_.
+  Status CommitWrites();
+
+  EtcdDatabase* const db_;
+  TransactionOptions options_;
+  const Clock::time_point created_;  // the timeout runs from here, across retries
+  int retries_ = 0;
+
+  std::optional<ReadPoint> read_;
+  std::optional<Version> requested_read_version_;
+  WriteSet writes_;
+  std::vector<KeyRange> read_ranges_;
+  std::vector<KeyRange> write_ranges_;  // explicit write conflict ranges
+  int64_t conflict_bytes_ = 0;
+  Status deferred_error_;
+  bool cancelled_ = false;
+  bool committed_ = false;
+  Version committed_version_ = -1;
+  int64_t commit_revision_ = 0;
+  std::string versionstamp_;
+  std::vector<std::shared_ptr<EtcdWatch>> pending_watches_;
+};
+
+}  // namespace recordstore::kv::etcd
+
+#endif  // RECORDSTORE_KV_ETCD_ETCD_TRANSACTION_H_
