@@ -1,4 +1,7 @@
 // recordstore_bench kv: the KV engine against raw RocksDB, same workload, same process.
+// With --kv=etcd (a 3-member cluster started for the run) or --kv=etcd://h:p,.../ (an existing
+// cluster), the etcd backend against raw etcd requests on the same cluster instead (see
+// RunKvEtcd below).
 //
 // Both sides run on RocksDB with the same options (RocksDbTunedOptions) and the same
 // durability (WAL written, not fsynced per commit, unless --sync), in fresh directories:
@@ -26,6 +29,8 @@
 
 #include "bench/bench.h"
 #include "kv/engine/engine_database.h"
+#include "kv/etcd/etcd_client.h"
+#include "kv/etcd/etcd_cluster.h"
 #include "kv/rocksdb/rocksdb_storage.h"
 #include "recordstore/kv.h"
 
@@ -302,6 +307,223 @@ Result RunRmwRaw(rocksdb::OptimisticTransactionDB& db, const KvParams& p) {
   return r;
 }
 
+// --- The etcd backend against raw etcd ---
+//
+// Both systems run on one cluster, under different key prefixes, with the same concurrency:
+//   write         N keys, p.batch per transaction       | raw: one Txn of p.batch Puts
+//   point_read    random Gets, 100 per read-only txn    | raw: one (linearizable) Range per Get
+//   range_scan    p.scan_rows-row GetRange              | raw: one Range with that limit
+//   rmw_contended T threads incrementing hot keys       | raw: Range, then Txn comparing the
+//                                                       |      key's mod_revision (etcd's CAS)
+// The backend pays for its guarantees: a read version (one linearizable Range) per
+// transaction, the commit clock and idempotency marker in every commit, value tags.
+
+void CheckEtcd(const grpc::Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s failed: %s\n", what, s.error_message().c_str());
+    std::exit(1);
+  }
+}
+
+// Sends `request` until the cluster answers (raw etcd clients retry the same way).
+etcdserverpb::TxnResponse RawTxn(kv::etcd::EtcdClient& client,
+                                 const etcdserverpb::TxnRequest& request) {
+  etcdserverpb::TxnResponse response;
+  for (int attempt = 0;; ++attempt) {
+    response.Clear();
+    grpc::Status s = client.TxnOnce(request, &response, kv::etcd::Clock::now() +
+                                                            std::chrono::seconds(10));
+    if (s.ok()) return response;
+    if (!kv::etcd::IsUnreachable(s) || attempt == 20) CheckEtcd(s, "raw txn");
+  }
+}
+
+etcdserverpb::RangeResponse RawRange(kv::etcd::EtcdClient& client, const std::string& key,
+                                     const std::string& end, int64_t limit) {
+  etcdserverpb::RangeRequest request;
+  request.set_key(key);
+  if (!end.empty()) request.set_range_end(end);
+  request.set_limit(limit);
+  etcdserverpb::RangeResponse response;
+  Check(client.Range(request, &response), "raw range");
+  return response;
+}
+
+void WriteRawEtcd(kv::etcd::EtcdClient& client, const std::string& prefix, const KvParams& p,
+                  const std::vector<int64_t>& order, int64_t from, int64_t to, Tally& tally) {
+  double start = NowSeconds();
+  for (int64_t i = from; i < to; i += p.batch) {
+    double t0 = NowSeconds();
+    etcdserverpb::TxnRequest request;
+    for (int64_t j = i; j < std::min(to, i + p.batch); ++j) {
+      auto* put = request.add_success()->mutable_request_put();
+      put->set_key(prefix + KeyOf(order[j]));
+      put->set_value(ValueOf(order[j], p.value_size));
+    }
+    RawTxn(client, request);
+    tally.latencies.Record((NowSeconds() - t0) * 1e6);
+  }
+  tally.seconds += NowSeconds() - start;
+  tally.ops += to - from;
+}
+
+void PointReadRawEtcd(kv::etcd::EtcdClient& client, const std::string& prefix, const KvParams& p,
+                      int64_t count, std::mt19937_64& rng, Tally& tally) {
+  double start = NowSeconds();
+  for (int64_t i = 0; i < count; ++i) {
+    double t0 = NowSeconds();
+    auto response = RawRange(client, prefix + KeyOf(static_cast<int64_t>(rng() % p.keys)), "", 0);
+    if (response.kvs_size() != 1) std::fprintf(stderr, "point_read raw: missing key\n"), std::exit(1);
+    tally.latencies.Record((NowSeconds() - t0) * 1e6);
+  }
+  tally.seconds += NowSeconds() - start;
+  tally.ops += count;
+}
+
+void ScanRawEtcd(kv::etcd::EtcdClient& client, const std::string& prefix, const KvParams& p,
+                 int64_t count, std::mt19937_64& rng, Tally& tally) {
+  double start = NowSeconds();
+  for (int64_t i = 0; i < count; ++i) {
+    double t0 = NowSeconds();
+    auto response =
+        RawRange(client, prefix + KeyOf(static_cast<int64_t>(rng() % (p.keys - p.scan_rows))),
+                 prefix + "\xff", p.scan_rows);
+    std::vector<kv::KeyValue> rows;
+    rows.reserve(p.scan_rows);
+    for (const auto& kv : response.kvs()) rows.push_back({kv.key(), kv.value()});
+    if (static_cast<int>(rows.size()) != p.scan_rows) {
+      std::fprintf(stderr, "range_scan raw: short scan\n");
+      std::exit(1);
+    }
+    tally.latencies.Record((NowSeconds() - t0) * 1e6);
+  }
+  tally.seconds += NowSeconds() - start;
+  tally.ops += count;
+}
+
+Result RunRmwRawEtcd(kv::etcd::EtcdClient& client, const std::string& prefix, const KvParams& p) {
+  std::atomic<int64_t> retries{0};
+  LatencyRecorder latencies;
+  double seconds = RunThreads(p, latencies, [&](std::mt19937_64& rng) {
+    std::string key = prefix + CounterKey(static_cast<int>(rng() % p.hot_keys));
+    while (true) {
+      auto current = RawRange(client, key, "", 0);
+      int64_t value = current.kvs_size() == 0 ? 0 : DecodeCounter(current.kvs(0).value());
+      etcdserverpb::TxnRequest request;
+      auto* compare = request.add_compare();
+      compare->set_target(etcdserverpb::Compare::MOD);
+      compare->set_result(etcdserverpb::Compare::EQUAL);
+      compare->set_key(key);
+      compare->set_mod_revision(current.kvs_size() == 0 ? 0 : current.kvs(0).mod_revision());
+      auto* put = request.add_success()->mutable_request_put();
+      put->set_key(key);
+      put->set_value(std::to_string(value + 1));
+      if (RawTxn(client, request).succeeded()) return;
+      retries.fetch_add(1);
+    }
+  });
+  int64_t total = 0;
+  for (int i = 0; i < p.hot_keys; ++i) {
+    auto response = RawRange(client, prefix + CounterKey(i), "", 0);
+    if (response.kvs_size() > 0) total += DecodeCounter(response.kvs(0).value());
+  }
+  if (total != p.rmw_ops) std::fprintf(stderr, "rmw raw etcd: lost updates\n"), std::exit(1);
+  Result r = MakeResult("rmw_contended", "etcd", p.rmw_ops, seconds, latencies);
+  r.params = {{"clients", std::to_string(p.threads)}, {"retries", std::to_string(retries.load())}};
+  return r;
+}
+
+int RunKvEtcd(const Options& options, Reporter& reporter, const std::string& url) {
+  // Smaller defaults than the embedded engine's: every operation is a network round trip
+  // through Raft, and the run should take minutes.
+  KvParams p;
+  p.keys = options.GetInt("keys", 20'000);
+  p.value_size = static_cast<int>(options.GetInt("value-size", 200));
+  p.batch = static_cast<int>(options.GetInt("batch", 100));
+  p.reads = options.GetInt("reads", 20'000);
+  p.scans = options.GetInt("scans", 400);
+  p.scan_rows = static_cast<int>(options.GetInt("scan-rows", 1'000));
+  p.threads = static_cast<int>(options.GetInt("threads", 16));
+  p.rmw_ops = options.GetInt("rmw-ops", 3'000);
+  p.hot_keys = static_cast<int>(options.GetInt("hot-keys", 100));
+  p.rounds = static_cast<int>(options.GetInt("rounds", 4));
+  if (p.keys <= p.scan_rows || p.batch <= 0 || p.threads <= 0 || p.hot_keys <= 0 ||
+      p.rounds <= 0) {
+    std::fprintf(stderr, "need keys > scan-rows and positive batch, threads, hot-keys, rounds\n");
+    return 2;
+  }
+
+  std::unique_ptr<kv::etcd::EtcdCluster> cluster;
+  std::string endpoints;
+  if (url == "etcd") {
+    Progress("starting a 3-member etcd cluster");
+    auto started = kv::etcd::EtcdCluster::Start();
+    Check(started.status(), "start etcd");
+    cluster = *std::move(started);
+    endpoints = cluster->Endpoints();
+  } else {
+    endpoints = url.substr(std::string_view("etcd://").size());
+    endpoints = endpoints.substr(0, endpoints.find('/'));
+  }
+  const std::string prefix = "recordstore_bench_" + std::to_string(::getpid());
+  auto opened = kv::Database::Open("etcd://" + endpoints + "/" + prefix);
+  Check(opened.status(), "open recordstore on etcd");
+  std::unique_ptr<kv::Database> ours = *std::move(opened);
+  std::vector<std::string> endpoint_list;
+  for (size_t start = 0; start <= endpoints.size();) {
+    size_t comma = std::min(endpoints.find(',', start), endpoints.size());
+    endpoint_list.push_back(endpoints.substr(start, comma - start));
+    start = comma + 1;
+  }
+  kv::etcd::EtcdClient raw(endpoint_list);
+  const std::string raw_prefix = prefix + "_raw/";
+
+  std::vector<int64_t> order = Permutation(p.keys, 42);
+  Progress("write: " + std::to_string(p.keys) + " keys through each system");
+  Tally ours_tally, raw_tally;
+  for (int r = 0; r < p.rounds; ++r) {
+    int64_t from = p.keys * r / p.rounds;
+    int64_t to = p.keys * (r + 1) / p.rounds;
+    WriteOurs(*ours, p, order, from, to, ours_tally);
+    WriteRawEtcd(raw, raw_prefix, p, order, from, to, raw_tally);
+  }
+  reporter.Add(ours_tally.ToResult("write", "recordstore"));
+  reporter.Add(raw_tally.ToResult("write", "etcd"));
+  reporter.PrintRatio("write", "recordstore", "etcd");
+
+  Progress("point_read: " + std::to_string(p.reads) + " random reads");
+  ours_tally = Tally();
+  raw_tally = Tally();
+  std::mt19937_64 ours_rng(7), raw_rng(7);
+  for (int r = 0; r < p.rounds; ++r) {
+    PointReadOurs(*ours, p, p.reads / p.rounds, ours_rng, ours_tally);
+    PointReadRawEtcd(raw, raw_prefix, p, p.reads / p.rounds, raw_rng, raw_tally);
+  }
+  reporter.Add(ours_tally.ToResult("point_read", "recordstore"));
+  reporter.Add(raw_tally.ToResult("point_read", "etcd"));
+  reporter.PrintRatio("point_read", "recordstore", "etcd");
+
+  Progress("range_scan: " + std::to_string(p.scans) + " scans of " + std::to_string(p.scan_rows));
+  ours_tally = Tally();
+  raw_tally = Tally();
+  ours_rng.seed(9);
+  raw_rng.seed(9);
+  for (int r = 0; r < p.rounds; ++r) {
+    ScanOurs(*ours, p, p.scans / p.rounds, ours_rng, ours_tally);
+    ScanRawEtcd(raw, raw_prefix, p, p.scans / p.rounds, raw_rng, raw_tally);
+  }
+  reporter.Add(ours_tally.ToResult("range_scan", "recordstore"));
+  reporter.Add(raw_tally.ToResult("range_scan", "etcd"));
+  reporter.PrintRatio("range_scan", "recordstore", "etcd");
+
+  Progress("rmw_contended: " + std::to_string(p.threads) + " threads, " +
+           std::to_string(p.hot_keys) + " hot keys");
+  reporter.Add(RunRmwOurs(*ours, p));
+  reporter.Add(RunRmwRawEtcd(raw, raw_prefix, p));
+  reporter.PrintRatio("rmw_contended", "recordstore", "etcd");
+  return 0;
+}
+
 int RunKv(const Options& options, Reporter& reporter) {
   KvParams p;
   p.keys = options.GetInt("keys", 1'000'000);
@@ -316,8 +538,10 @@ int RunKv(const Options& options, Reporter& reporter) {
   p.sync = options.Get("sync", "false") == "true";
   p.rounds = static_cast<int>(options.GetInt("rounds", 10));
   std::string url = options.Get("kv", "");
+  if (url == "etcd" || url.rfind("etcd://", 0) == 0) return RunKvEtcd(options, reporter, url);
   if (!url.empty()) {
-    std::fprintf(stderr, "--kv=%s: only the embedded engine is benchmarked so far\n", url.c_str());
+    std::fprintf(stderr, "--kv=%s: expected --kv=etcd or --kv=etcd://host:port,...\n",
+                 url.c_str());
     return 2;
   }
   if (p.keys <= p.scan_rows || p.batch <= 0 || p.threads <= 0 || p.hot_keys <= 0 ||
@@ -399,7 +623,9 @@ int RunKv(const Options& options, Reporter& reporter) {
   return 0;
 }
 
-RS_BENCH_SUITE(kv, "KV engine vs raw RocksDB: write, point_read, range_scan, rmw_contended",
+RS_BENCH_SUITE(kv,
+               "KV engine vs raw RocksDB (--kv=etcd: etcd backend vs raw etcd): write, "
+               "point_read, range_scan, rmw_contended",
                RunKv);
 
 }  // namespace
