@@ -204,7 +204,8 @@ TEST(DatalogEngineTest, NestedClosuresStopAtTheTimeLimit) {
   set += "}";
   std::string expression = "true";
   for (const char* var : {"a", "b", "c", "d", "e"}) {
-    expression = set + ".all($" + var + " -> " + expression + ")";
+    expression =
+        std::string(set).append(".all($").append(var).append(" -> ").append(expression).append(")");
   }
   auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(RunLimitDetail("check if " + expression + "; allow if true;",
