@@ -52,7 +52,9 @@ using StatusOr = absl::StatusOr<T>;
   X(kDataCorruption, 8004, "data_corruption", kDataLoss, false, false)                        \
   X(kInvalidContinuation, 8005, "invalid_continuation", kInvalidArgument, false, false)       \
   X(kUnsupported, 8006, "unsupported", kUnimplemented, false, false)                          \
-  X(kInternalError, 8007, "internal_error", kInternal, false, false)
+  X(kInternalError, 8007, "internal_error", kInternal, false, false)                          \
+  X(kUnauthenticated, 8008, "unauthenticated", kUnauthenticated, false, false)                \
+  X(kPermissionDenied, 8009, "permission_denied", kPermissionDenied, false, false)
 
 enum class ErrorCode : int {
 // NOLINTNEXTLINE(bugprone-macro-parentheses): `sym` is an enumerator name.

@@ -218,6 +218,29 @@ TEST(TokenFormatTest, WrongRootKeyAndTamperingAreDetected) {
                        wire::AuthErrorDetail::FORMAT_INVALID_SIGNATURE));
 }
 
+TEST(TokenFormatTest, ErrorsMapToUnauthenticatedAndPermissionDenied) {
+  KeyPair root = NewKey(Algorithm::kEd25519);
+  auto token = Biscuit::Mint(root, "right(\"acme\", \"read\");");
+  ASSERT_TRUE(token.ok());
+
+  // A token that does not verify proves nothing: unauthenticated.
+  Status forged = Biscuit::FromBytes(token->ToBytes(), NewKey(Algorithm::kEd25519).public_key())
+                      .status();
+  EXPECT_TRUE(HasErrorCode(forged, ErrorCode::kUnauthenticated)) << forged;
+  EXPECT_EQ(forged.code(), absl::StatusCode::kUnauthenticated);
+  Status garbage = Biscuit::FromBytes("not a token", root.public_key()).status();
+  EXPECT_TRUE(HasErrorCode(garbage, ErrorCode::kUnauthenticated)) << garbage;
+
+  // A valid token whose rights do not cover the request: permission denied.
+  Authorizer authorizer;
+  authorizer.SetToken(*token);
+  authorizer.SetLimits(RunLimits{.max_time = std::chrono::seconds(5)});
+  ASSERT_TRUE(authorizer.AddCode("allow if right(\"acme\", \"write\");").ok());
+  Status denied = authorizer.Authorize().status();
+  EXPECT_TRUE(HasErrorCode(denied, ErrorCode::kPermissionDenied)) << denied;
+  EXPECT_EQ(denied.code(), absl::StatusCode::kPermissionDenied);
+}
+
 TEST(TokenFormatTest, UnsupportedDatalogVersionIsRefused) {
   KeyPair root = NewKey(Algorithm::kEd25519);
   KeyPair next = NewKey(Algorithm::kEd25519);

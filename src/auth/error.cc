@@ -9,13 +9,27 @@ namespace {
 
 constexpr std::string_view kDetailUrl = "type.recordstore.dev/auth_error_detail";
 
+// A token that does not verify proves nothing about its holder (unauthenticated); a valid
+// token whose checks or policies refuse the request is denied; the rest are caller errors.
 ErrorCode TableCode(AuthErrorKind kind) {
   switch (kind) {
+    case wire::AuthErrorDetail::FORMAT_DESERIALIZATION:
+    case wire::AuthErrorDetail::FORMAT_SIGNATURE_DESERIALIZATION:
+    case wire::AuthErrorDetail::FORMAT_INVALID_SIGNATURE:
+    case wire::AuthErrorDetail::INVALID_BLOCK_RULE:
+      return ErrorCode::kUnauthenticated;
     case wire::AuthErrorDetail::FORMAT_VERSION:
       return ErrorCode::kUnsupported;
-    default:
+    case wire::AuthErrorDetail::UNAUTHORIZED:
+    case wire::AuthErrorDetail::NO_MATCHING_POLICY:
+    case wire::AuthErrorDetail::EXECUTION:
+    case wire::AuthErrorDetail::RUN_LIMIT:
+      return ErrorCode::kPermissionDenied;
+    case wire::AuthErrorDetail::PARSE:
+    case wire::AuthErrorDetail::SEALED:
       return ErrorCode::kInvalidArgument;
   }
+  return ErrorCode::kInvalidArgument;
 }
 
 }  // namespace
