@@ -331,8 +331,8 @@ etcdserverpb::TxnResponse RawTxn(kv::etcd::EtcdClient& client,
   etcdserverpb::TxnResponse response;
   for (int attempt = 0;; ++attempt) {
     response.Clear();
-    grpc::Status s = client.TxnOnce(request, &response, kv::etcd::Clock::now() +
-                                                            std::chrono::seconds(10));
+    grpc::Status s =
+        client.TxnOnce(request, &response, kv::etcd::Clock::now() + std::chrono::seconds(10));
     if (s.ok()) return response;
     if (!kv::etcd::IsUnreachable(s) || attempt == 20) CheckEtcd(s, "raw txn");
   }
@@ -373,7 +373,10 @@ void PointReadRawEtcd(kv::etcd::EtcdClient& client, const std::string& prefix, c
   for (int64_t i = 0; i < count; ++i) {
     double t0 = NowSeconds();
     auto response = RawRange(client, prefix + KeyOf(static_cast<int64_t>(rng() % p.keys)), "", 0);
-    if (response.kvs_size() != 1) std::fprintf(stderr, "point_read raw: missing key\n"), std::exit(1);
+    if (response.kvs_size() != 1) {
+      std::fprintf(stderr, "point_read raw: missing key\n");
+      std::exit(1);
+    }
     tally.latencies.Record((NowSeconds() - t0) * 1e6);
   }
   tally.seconds += NowSeconds() - start;
@@ -447,8 +450,7 @@ int RunKvEtcd(const Options& options, Reporter& reporter, const std::string& url
   p.rmw_ops = options.GetInt("rmw-ops", 3'000);
   p.hot_keys = static_cast<int>(options.GetInt("hot-keys", 100));
   p.rounds = static_cast<int>(options.GetInt("rounds", 4));
-  if (p.keys <= p.scan_rows || p.batch <= 0 || p.threads <= 0 || p.hot_keys <= 0 ||
-      p.rounds <= 0) {
+  if (p.keys <= p.scan_rows || p.batch <= 0 || p.threads <= 0 || p.hot_keys <= 0 || p.rounds <= 0) {
     std::fprintf(stderr, "need keys > scan-rows and positive batch, threads, hot-keys, rounds\n");
     return 2;
   }
@@ -540,8 +542,7 @@ int RunKv(const Options& options, Reporter& reporter) {
   std::string url = options.Get("kv", "");
   if (url == "etcd" || url.rfind("etcd://", 0) == 0) return RunKvEtcd(options, reporter, url);
   if (!url.empty()) {
-    std::fprintf(stderr, "--kv=%s: expected --kv=etcd or --kv=etcd://host:port,...\n",
-                 url.c_str());
+    std::fprintf(stderr, "--kv=%s: expected --kv=etcd or --kv=etcd://host:port,...\n", url.c_str());
     return 2;
   }
   if (p.keys <= p.scan_rows || p.batch <= 0 || p.threads <= 0 || p.hot_keys <= 0 ||

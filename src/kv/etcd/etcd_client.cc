@@ -41,8 +41,7 @@ EtcdClient::EtcdClient(std::vector<std::string> endpoints) : endpoints_(std::mov
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   for (const std::string& endpoint : endpoints_) {
     Member member;
-    member.channel =
-        grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
+    member.channel = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
     member.kv = etcdserverpb::KV::NewStub(member.channel);
     member.watch = etcdserverpb::Watch::NewStub(member.channel);
     member.maintenance = etcdserverpb::Maintenance::NewStub(member.channel);
@@ -59,11 +58,14 @@ Status EtcdClient::ToStatus(const grpc::Status& status, std::string_view what) {
   std::string detail = std::string(what) + ": " + status.error_message();
   if (Contains(status, "compacted")) return MakeError(ErrorCode::kTransactionTooOld, detail);
   if (Contains(status, "future revision")) return MakeError(ErrorCode::kFutureVersion, detail);
-  if (Contains(status, "too large") || Contains(status, "too many operations") ||
-      status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+  if (Contains(status, "too large") || Contains(status, "too many operations")) {
     return MakeError(ErrorCode::kTransactionTooLarge, detail);
   }
   if (IsUnreachable(status)) return MakeError(ErrorCode::kIoError, "etcd unreachable: " + detail);
+  // gRPC's own message size limit.
+  if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+    return MakeError(ErrorCode::kTransactionTooLarge, detail);
+  }
   return MakeError(ErrorCode::kInternalError, "etcd: " + detail);
 }
 

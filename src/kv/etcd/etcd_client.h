@@ -5,13 +5,13 @@
 #ifndef RECORDSTORE_KV_ETCD_ETCD_CLIENT_H_
 #define RECORDSTORE_KV_ETCD_ETCD_CLIENT_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "kv/etcd/etcd_rpc.grpc.pb.h"
 #include "recordstore/status.h"
@@ -48,8 +48,8 @@ class EtcdClient {
 
   // One attempt of a Txn on the current endpoint; the raw gRPC status lets the caller tell
   // "not applied" from "maybe applied". Rotates to the next endpoint when that one failed.
-  grpc::Status TxnOnce(const etcdserverpb::TxnRequest& request,
-                       etcdserverpb::TxnResponse* response, Clock::time_point deadline);
+  grpc::Status TxnOnce(const etcdserverpb::TxnRequest& request, etcdserverpb::TxnResponse* response,
+                       Clock::time_point deadline);
 
   // The Watch stub of the current endpoint.
   etcdserverpb::Watch::Stub& WatchStub();

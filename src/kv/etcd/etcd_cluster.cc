@@ -63,9 +63,10 @@ std::string PeerUrl(int port) { return "http://127.0.0.1:" + std::to_string(port
 
 StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(const EtcdClusterOptions& options) {
   if (!OnPath(options.etcd_binary)) {
-    return MakeError(ErrorCode::kNotFound,
-                     "'" + options.etcd_binary +
-                         "' is not installed: apt-get install etcd-server (scripts/install-deps.sh)");
+    return MakeError(
+        ErrorCode::kNotFound,
+        "'" + options.etcd_binary +
+            "' is not installed: apt-get install etcd-server (scripts/install-deps.sh)");
   }
   std::string root_base = options.data_root;
   if (root_base.empty()) {
@@ -83,8 +84,8 @@ StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(const EtcdClusterOptio
   for (int i = 0; i < options.members; ++i) {
     Member member;
     member.name = std::string("m").append(std::to_string(i));
-    member.client_port = ports[2 * i];
-    member.peer_port = ports[2 * i + 1];
+    member.client_port = ports[2 * static_cast<size_t>(i)];
+    member.peer_port = ports[2 * static_cast<size_t>(i) + 1];
     member.data_dir = root + "/" + member.name;
     cluster->members_.push_back(std::move(member));
   }
@@ -154,6 +155,7 @@ Status EtcdCluster::Launch(int index) {
       close(fd);
     }
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (std::string& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
     execvp(argv[0], argv.data());
@@ -177,12 +179,12 @@ Status EtcdCluster::Restart(int index) {
 }
 
 StatusOr<int> EtcdCluster::Leader() {
-  EtcdClient client(
-      [&] {
-        std::vector<std::string> endpoints;
-        for (const Member& m : members_) endpoints.push_back("127.0.0.1:" + std::to_string(m.client_port));
-        return endpoints;
-      }());
+  EtcdClient client([&] {
+    std::vector<std::string> endpoints;
+    for (const Member& m : members_)
+      endpoints.push_back("127.0.0.1:" + std::to_string(m.client_port));
+    return endpoints;
+  }());
   std::vector<uint64_t> ids(members_.size(), 0);
   uint64_t leader = 0;
   for (int i = 0; i < size(); ++i) {
@@ -201,7 +203,8 @@ StatusOr<int> EtcdCluster::Leader() {
 Status EtcdCluster::WaitHealthy(std::chrono::milliseconds timeout) {
   Clock::time_point deadline = Clock::now() + timeout;
   std::vector<std::string> endpoints;
-  for (const Member& m : members_) endpoints.push_back("127.0.0.1:" + std::to_string(m.client_port));
+  for (const Member& m : members_)
+    endpoints.push_back("127.0.0.1:" + std::to_string(m.client_port));
   Status last = MakeError(ErrorCode::kIoError, "no member answered");
   while (Clock::now() < deadline) {
     // Fresh channels each round: a starting member accepts connections before it serves
@@ -210,8 +213,8 @@ Status EtcdCluster::WaitHealthy(std::chrono::milliseconds timeout) {
     for (int i = 0; i < size(); ++i) {
       if (running(i) && waitpid(members_[i].pid, nullptr, WNOHANG) == members_[i].pid) {
         members_[i].pid = -1;
-        return MakeError(ErrorCode::kIoError, "etcd member " + members_[i].name +
-                                                  " exited; see " + members_[i].data_dir + ".log");
+        return MakeError(ErrorCode::kIoError, "etcd member " + members_[i].name + " exited; see " +
+                                                  members_[i].data_dir + ".log");
       }
     }
     uint64_t leader = 0;
@@ -226,7 +229,8 @@ Status EtcdCluster::WaitHealthy(std::chrono::milliseconds timeout) {
     if (agreed && leader != 0) return absl::OkStatus();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return MakeError(ErrorCode::kIoError, "etcd cluster not healthy: " + std::string(last.message()));
+  std::string why(last.message());
+  return MakeError(ErrorCode::kIoError, "etcd cluster not healthy: " + why);
 }
 
 std::string SharedTestClusterUrl() {
@@ -243,7 +247,8 @@ std::string SharedTestClusterUrl() {
     return started;
   }();
   if (!cluster->ok()) {
-    return "etcd-test-cluster-failed://" + std::string(cluster->status().message());
+    std::string why(cluster->status().message());
+    return "etcd-test-cluster-failed://" + why;
   }
   static std::atomic<int> databases{0};
   return (**cluster)->Url("test-" + std::to_string(getpid()) + "-" +

@@ -66,8 +66,8 @@ class EtcdCluster {
     pid_t pid = -1;
   };
 
-  EtcdCluster(EtcdClusterOptions options, std::string root) : options_(std::move(options)),
-                                                              root_(std::move(root)) {}
+  EtcdCluster(EtcdClusterOptions options, std::string root)
+      : options_(std::move(options)), root_(std::move(root)) {}
   Status Launch(int member);
 
   EtcdClusterOptions options_;

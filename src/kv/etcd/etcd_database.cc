@@ -160,7 +160,10 @@ Status EtcdDatabase::Connect() {
   request.set_keys_only(true);
   etcdserverpb::RangeResponse response;
   Status status = client_.Range(request, &response, Clock::now() + std::chrono::seconds(10));
-  if (!status.ok()) return MakeError(ErrorCode::kIoError, std::string(status.message()));
+  if (!status.ok()) {
+    std::string why(status.message());
+    return MakeError(ErrorCode::kIoError, why);
+  }
   gc_thread_ = std::thread([this] { CollectGarbageLoop(); });
   return absl::OkStatus();
 }
@@ -214,9 +217,9 @@ StatusOr<ReadPoint> EtcdDatabase::AcquireReadVersion(std::optional<Version> at,
   }
   if (!at.has_value() || *at == point.version) return point;
   if (*at > point.version) {
-    return MakeError(ErrorCode::kFutureVersion,
-                     "version " + std::to_string(*at) + " is newer than the latest commit " +
-                         std::to_string(point.version));
+    return MakeError(ErrorCode::kFutureVersion, "version " + std::to_string(*at) +
+                                                    " is newer than the latest commit " +
+                                                    std::to_string(point.version));
   }
   // The revision of the commit that made the clock's version `at`: remembered, or found by
   // binary search over revisions (the clock's version only grows with the revision).
@@ -370,8 +373,8 @@ void EtcdDatabase::CollectGarbage() {
   etcdserverpb::RangeResponse entries;
   if (!client_.Range(index, &entries).ok()) return;
   for (const auto& entry : entries.kvs()) {
-    std::string data_key =
-        layout_.DataKey(std::string_view(entry.key()).substr(layout_.Section('t').size() + 8));
+    std::string_view index_key = entry.key();
+    std::string data_key = layout_.DataKey(index_key.substr(layout_.Section('t').size() + 8));
     etcdserverpb::RangeRequest read;
     read.set_key(data_key);
     etcdserverpb::RangeResponse stored;
@@ -379,8 +382,10 @@ void EtcdDatabase::CollectGarbage() {
     etcdserverpb::TxnRequest remove;
     etcdserverpb::RequestOp* drop_index = remove.add_success();
     drop_index->mutable_request_delete_range()->set_key(entry.key());
-    if (stored.kvs_size() > 0 && !Layout::Decode(stored.kvs(0).value()).has_value() &&
-        DecodeTime(std::string_view(stored.kvs(0).value()).substr(1)) <= tombstone_cutoff) {
+    std::string_view stored_value;
+    if (stored.kvs_size() > 0) stored_value = stored.kvs(0).value();
+    if (!stored_value.empty() && !Layout::Decode(stored_value).has_value() &&
+        DecodeTime(stored_value.substr(1)) <= tombstone_cutoff) {
       etcdserverpb::Compare* same = remove.add_compare();
       same->set_target(etcdserverpb::Compare::MOD);
       same->set_result(etcdserverpb::Compare::EQUAL);

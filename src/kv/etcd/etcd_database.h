@@ -120,8 +120,8 @@ class EtcdWatch final : public Watch {
   const std::optional<std::string> expected_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::optional<Status> result_;              // GUARDED_BY(mu_)
-  grpc::ClientContext* context_ = nullptr;    // GUARDED_BY(mu_)
+  std::optional<Status> result_;            // GUARDED_BY(mu_)
+  grpc::ClientContext* context_ = nullptr;  // GUARDED_BY(mu_)
 };
 
 class EtcdDatabase final : public Database {
@@ -177,8 +177,8 @@ class EtcdDatabase final : public Database {
     std::thread thread;
   };
   std::mutex watches_mu_;
-  int reserved_watches_ = 0;                // GUARDED_BY(watches_mu_)
-  std::vector<RunningWatch> running_;       // GUARDED_BY(watches_mu_)
+  int reserved_watches_ = 0;           // GUARDED_BY(watches_mu_)
+  std::vector<RunningWatch> running_;  // GUARDED_BY(watches_mu_)
 
   std::mutex gc_mu_;
   std::condition_variable gc_cv_;

@@ -105,8 +105,8 @@ class RangeCollector {
 // at a time (tombstones skipped).
 class StoredRange {
  public:
-  StoredRange(EtcdDatabase* db, int64_t revision, std::string begin, std::string end,
-              bool reverse, int first_page, Clock::time_point deadline)
+  StoredRange(EtcdDatabase* db, int64_t revision, std::string begin, std::string end, bool reverse,
+              int first_page, Clock::time_point deadline)
       : db_(db),
         revision_(revision),
         low_(std::move(begin)),
@@ -256,7 +256,8 @@ struct Observed {
 // The read ops whose results fill Observed, in the order ParseObserved expects.
 std::vector<RequestOp> ObserveOps(const CommitPlan& plan, const Layout& layout) {
   std::vector<RequestOp> ops;
-  for (const auto& [key, write] : plan.pending) ops.push_back(RangeOp(layout.DataKey(key), "", false));
+  for (const auto& [key, write] : plan.pending)
+    ops.push_back(RangeOp(layout.DataKey(key), "", false));
   for (const auto& [begin, end] : plan.cleared) {
     ops.push_back(RangeOp(layout.DataKey(begin), layout.DataKey(end), /*keys_only=*/true));
   }
@@ -376,8 +377,7 @@ StatusOr<std::optional<std::string>> EtcdTransaction::ReadStored(std::string_vie
   return std::optional<std::string>(std::string(*value));
 }
 
-StatusOr<std::optional<std::string>> EtcdTransaction::ReadKey(std::string_view key,
-                                                              bool snapshot) {
+StatusOr<std::optional<std::string>> EtcdTransaction::ReadKey(std::string_view key, bool snapshot) {
   const LocalWrite* local = writes_.Find(key);
   if (local != nullptr && local->kind != LocalWrite::Kind::kPendingOps) {
     RETURN_IF_ERROR(CheckUsable());
@@ -533,8 +533,7 @@ void EtcdTransaction::ClearRange(std::string_view begin, std::string_view end) {
   writes_.ClearRange(begin, end);
 }
 
-void EtcdTransaction::AtomicOp(MutationType type, std::string_view key,
-                               std::string_view operand) {
+void EtcdTransaction::AtomicOp(MutationType type, std::string_view key, std::string_view operand) {
   std::string_view checked_key = key;
   std::string_view checked_value = operand;
   if (type == MutationType::kSetVersionstampedKey) {
@@ -599,9 +598,9 @@ Status EtcdTransaction::Commit() {
   Status status = CheckUsable();
   if (status.ok()) status = deferred_error_;
   if (status.ok() && GetApproximateSize() > kMaxTransactionSize) {
-    status = MakeError(ErrorCode::kTransactionTooLarge,
-                       "transaction of " + std::to_string(GetApproximateSize()) +
-                           " bytes exceeds 10,000,000");
+    status = MakeError(
+        ErrorCode::kTransactionTooLarge,
+        "transaction of " + std::to_string(GetApproximateSize()) + " bytes exceeds 10,000,000");
   }
   if (status.ok() && read_.has_value() && Clock::now() - read_->taken > kMaxReadVersionAge) {
     status = MakeError(ErrorCode::kTransactionTooOld, "read version is older than 5 seconds");
@@ -691,8 +690,8 @@ Status EtcdTransaction::CommitWrites() {
     Status status = db_->client().ReadTxn(lookup, &response, deadline);
     if (!status.ok()) return TimeoutOr(status);
     observed.emplace();
-    RETURN_IF_ERROR(ParseObserved(plan, layout, response.header().revision(),
-                                  response.responses(), &*observed));
+    RETURN_IF_ERROR(ParseObserved(plan, layout, response.header().revision(), response.responses(),
+                                  &*observed));
   }
 
   for (int guard_attempt = 0;; ++guard_attempt) {
@@ -768,7 +767,8 @@ Status EtcdTransaction::CommitWrites() {
     *request.add_failure() = RangeOp(marker, "", /*keys_only=*/true);
     const TxnRequest& sent_inner = request.success(0).request_txn();
     if (request.compare_size() > kMaxEtcdTxnOps || sent_inner.compare_size() > kMaxEtcdTxnOps ||
-        sent_inner.success_size() > kMaxEtcdTxnOps || request.ByteSizeLong() > kMaxEtcdRequestBytes) {
+        sent_inner.success_size() > kMaxEtcdTxnOps ||
+        request.ByteSizeLong() > kMaxEtcdRequestBytes) {
       return MakeError(ErrorCode::kTransactionTooLarge,
                        "the commit does not fit one etcd request (" +
                            std::to_string(sent_inner.success_size()) + " writes, " +
@@ -820,9 +820,10 @@ Status EtcdTransaction::CommitWrites() {
       const TxnResponse& inner_response = response.responses(0).response_txn();
       if (!inner_response.succeeded()) {
         // Inputs changed since they were read: recompute from the values just returned.
-        RETURN_IF_ERROR(ParseObserved(plan, layout, inner_response.header().revision() != 0
-                                                        ? inner_response.header().revision()
-                                                        : response.header().revision(),
+        RETURN_IF_ERROR(ParseObserved(plan, layout,
+                                      inner_response.header().revision() != 0
+                                          ? inner_response.header().revision()
+                                          : response.header().revision(),
                                       inner_response.responses(), &*observed));
         continue;
       }
@@ -857,9 +858,9 @@ Status EtcdTransaction::OnError(const Status& error) {
   int64_t half = delay.count() / 2;
   std::chrono::microseconds jittered(half + static_cast<int64_t>(rng() % (half + 1)));
   if (options_.timeout.count() > 0 && Clock::now() + jittered - created_ > options_.timeout) {
-    return MakeError(ErrorCode::kTransactionTimedOut,
-                     "timeout of " + std::to_string(options_.timeout.count()) +
-                         " ms elapsed while retrying");
+    return MakeError(
+        ErrorCode::kTransactionTimedOut,
+        "timeout of " + std::to_string(options_.timeout.count()) + " ms elapsed while retrying");
   }
   std::this_thread::sleep_for(jittered);
   ++retries_;
