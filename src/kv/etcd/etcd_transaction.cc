@@ -835,7 +835,9 @@ Status EtcdTransaction::CommitWrites() {
       commit_revision_ = response.header().revision();
     }
     db_->RecordCommit(committed_version_, commit_revision_);
-    versionstamp_ = stamp.empty() ? MakeVersionstamp(committed_version_, 0) : stamp;
+    // Whichever attempt of this commit was applied, a stamp it wrote is its commit version
+    // (the clock guard ensured that), so the stamp follows from the version in every case.
+    versionstamp_ = MakeVersionstamp(committed_version_, 0);
     return absl::OkStatus();
   }
 }
