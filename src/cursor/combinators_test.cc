@@ -34,8 +34,8 @@ using Builder = std::function<StatusOr<CursorPtr<int64_t>>(kv::Transaction&, Sca
                                                            const Continuation&)>;
 
 // The last tuple element of a key in `space`, as an integer.
-int64_t LastInt(const Subspace& space, const kv::KeyValue& kv) {
-  StatusOr<Tuple> tuple = space.Unpack(kv.key);
+int64_t LastInt(const Subspace& space, const KeyValueRow& row) {
+  StatusOr<Tuple> tuple = space.Unpack(row.key());
   EXPECT_TRUE(tuple.ok()) << tuple.status();
   return tuple.ok() ? (*tuple)[tuple->size() - 1].AsInt64().value_or(-1) : -1;
 }
@@ -49,8 +49,8 @@ CursorFactory<int64_t> Ints(kv::Transaction& txn, ScanLimiter* limiter, const Su
     ASSIGN_OR_RETURN(std::unique_ptr<KeyValueCursor> cursor,
                      KeyValueCursor::Create(txn, space, KeyEndpoint::Open(), KeyEndpoint::Open(),
                                             from, options));
-    return Map<kv::KeyValue>(CursorPtr<kv::KeyValue>(std::move(cursor)),
-                             [space](kv::KeyValue kv) { return LastInt(space, kv); });
+    return Map<KeyValueRow>(CursorPtr<KeyValueRow>(std::move(cursor)),
+                            [space](KeyValueRow row) { return LastInt(space, row); });
   };
 }
 

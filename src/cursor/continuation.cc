@@ -92,18 +92,6 @@ Continuation Continuation::End() {
   return c;
 }
 
-Continuation Continuation::At(CursorKind kind, std::string key, uint64_t number, uint64_t check,
-                              std::vector<Continuation> children) {
-  Continuation c;
-  c.position_ = Position::kAt;
-  c.kind_ = kind;
-  c.key_ = std::move(key);
-  c.number_ = number;
-  c.check_ = check;
-  c.children_ = std::move(children);
-  return c;
-}
-
 std::string Continuation::ToBytes() const {
   if (is_start()) return "";
   proto::CursorState state;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "recordstore/status.h"
@@ -48,7 +49,9 @@ class Continuation {
   // A position written by a cursor of `kind`; continuation.proto says what each field means
   // for each kind.
   static Continuation At(CursorKind kind, std::string key, uint64_t number, uint64_t check,
-                         std::vector<Continuation> children);
+                         std::vector<Continuation> children) {
+    return Continuation(Position::kAt, kind, std::move(key), number, check, std::move(children));
+  }
 
   bool is_start() const { return position_ == Position::kStart; }
   bool is_end() const { return position_ == Position::kEnd; }
@@ -75,6 +78,15 @@ class Continuation {
 
  private:
   enum class Position : uint8_t { kStart, kEnd, kAt };
+
+  Continuation(Position position, CursorKind kind, std::string key, uint64_t number, uint64_t check,
+               std::vector<Continuation> children)
+      : position_(position),
+        kind_(kind),
+        key_(std::move(key)),
+        number_(number),
+        check_(check),
+        children_(std::move(children)) {}
 
   Position position_ = Position::kStart;
   CursorKind kind_ = CursorKind::kKeyValue;

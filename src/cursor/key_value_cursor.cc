@@ -85,7 +85,7 @@ StatusOr<std::unique_ptr<KeyValueCursor>> KeyValueCursor::Create(
     } else {
       cursor->range_.begin = kv::RangeEndpoint::Exclusive(key);
     }
-    cursor->last_ = continuation;
+    cursor->resumed_at_ = continuation;
   }
   return cursor;
 }
@@ -104,6 +104,12 @@ Continuation KeyValueCursor::After(std::string_view key) const {
                           {});
 }
 
+Continuation KeyValueCursor::Position() const {
+  // Position() is only asked for before a fetch, so the batch still holds the last row
+  // returned.
+  return returned_ > 0 ? After((*batch_)[position_ - 1].key) : resumed_at_;
+}
+
 Status KeyValueCursor::FetchBatch() {
   kv::RangeOptions read;
   read.reverse = options_.reverse;
@@ -116,48 +122,49 @@ Status KeyValueCursor::FetchBatch() {
     }
   }
   read.limit = static_cast<int>(std::max<int64_t>(1, rows));
-  ASSIGN_OR_RETURN(batch_, txn_.GetRange(range_.begin, range_.end, read));
+  ASSIGN_OR_RETURN(kv::RangeResult fetched, txn_.GetRange(range_.begin, range_.end, read));
   position_ = 0;
   next_batch_rows_ = std::min(next_batch_rows_ * 2, std::max(1, options_.batching.max_batch_rows));
-  if (!batch_.more || batch_.rows.empty()) {
+  if (!fetched.more || fetched.rows.empty()) {
     range_done_ = true;
   } else if (options_.reverse) {
-    range_.end = kv::RangeEndpoint::Exclusive(batch_.rows.back().key);
+    range_.end = kv::RangeEndpoint::Exclusive(fetched.rows.back().key);
   } else {
-    range_.begin = kv::RangeEndpoint::Exclusive(batch_.rows.back().key);
+    range_.begin = kv::RangeEndpoint::Exclusive(fetched.rows.back().key);
   }
+  batch_ = std::make_shared<const std::vector<kv::KeyValue>>(std::move(fetched.rows));
   return absl::OkStatus();
 }
 
-StatusOr<CursorResult<kv::KeyValue>> KeyValueCursor::Next() {
-  using Result = CursorResult<kv::KeyValue>;
-  bool buffered = position_ < batch_.rows.size();
+StatusOr<CursorResult<KeyValueRow>> KeyValueCursor::Next() {
+  using Result = CursorResult<KeyValueRow>;
+  bool buffered = batch_ != nullptr && position_ < batch_->size();
   if (!buffered && range_done_) {
     return Result::WithoutValue(NoNextReason::kSourceExhausted, Continuation::End());
   }
   if (options_.row_limit > 0 && returned_ >= options_.row_limit) {
-    return Result::WithoutValue(NoNextReason::kReturnLimitReached, last_);
+    return Result::WithoutValue(NoNextReason::kReturnLimitReached, Position());
   }
   // The first record is free (scan_limiter.h, "Progress").
   if (options_.limiter != nullptr && scanned_ > 0) {
     if (std::optional<NoNextReason> stop = options_.limiter->ReasonToStop()) {
-      return Result::WithoutValue(*stop, last_);
+      return Result::WithoutValue(*stop, Position());
     }
   }
   if (!buffered) {
     RETURN_IF_ERROR(FetchBatch());
-    if (batch_.rows.empty()) {
+    if (batch_->empty()) {
       return Result::WithoutValue(NoNextReason::kSourceExhausted, Continuation::End());
     }
   }
-  kv::KeyValue& row = batch_.rows[position_++];
+  const kv::KeyValue& row = (*batch_)[position_];
   if (options_.limiter != nullptr) {
     options_.limiter->RecordScan(static_cast<int64_t>(row.key.size() + row.value.size()));
   }
   ++returned_;
   ++scanned_;
-  last_ = After(row.key);
-  return Result::WithValue(std::move(row), last_);
+  Continuation after = After(row.key);
+  return Result::WithValue(KeyValueRow(batch_, position_++), std::move(after));
 }
 
 }  // namespace recordstore::cursor

@@ -27,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cursor/cursor.h"
 #include "cursor/scan_limiter.h"
@@ -75,6 +76,26 @@ struct ResolvedKeyRange {
 ResolvedKeyRange ResolveKeyRange(const Subspace& subspace, const KeyEndpoint& low,
                                  const KeyEndpoint& high);
 
+// One row returned by a KeyValueCursor. Rows share the batch the cursor read, which is freed
+// with its last row: handing a row out copies no bytes and frees nothing per row, which keeps
+// a cursor scan within a few percent of a raw batched range read. Holding a row keeps its
+// whole batch (up to max_batch_rows rows) in memory; copy what must outlive the scan
+// (ToKeyValue). Thread-safety: rows of one batch may be used and dropped on different threads.
+class KeyValueRow {
+ public:
+  KeyValueRow(std::shared_ptr<const std::vector<kv::KeyValue>> batch, size_t index)
+      : batch_(std::move(batch)), row_(&(*batch_)[index]) {}
+
+  // The full key (subspace prefix included) and the value.
+  const std::string& key() const { return row_->key; }
+  const std::string& value() const { return row_->value; }
+  kv::KeyValue ToKeyValue() const { return *row_; }
+
+ private:
+  std::shared_ptr<const std::vector<kv::KeyValue>> batch_;
+  const kv::KeyValue* row_;
+};
+
 struct KeyValueCursorOptions {
   bool reverse = false;
   // Items this cursor returns before stopping with RETURN_LIMIT_REACHED; 0 means no limit. It
@@ -87,12 +108,12 @@ struct KeyValueCursorOptions {
   ScanLimiter* limiter = nullptr;
 };
 
-class KeyValueCursor : public RecordCursor<kv::KeyValue> {
+class KeyValueCursor : public RecordCursor<KeyValueRow> {
  public:
   // A cursor over [low, high] of `subspace` resumed at `continuation`. Items are the stored
-  // pairs with full keys. Fails with invalid_continuation when `continuation` was not written
-  // by a KeyValueCursor over the same range and direction.
-  // REQUIRES: `txn` outlives the cursor.
+  // pairs with full keys (KeyValueRow). Fails with invalid_continuation when `continuation` was not
+  // written by a KeyValueCursor over the same range and direction. REQUIRES: `txn` outlives the
+  // cursor.
   static StatusOr<std::unique_ptr<KeyValueCursor>> Create(kv::Transaction& txn,
                                                           const Subspace& subspace,
                                                           const KeyEndpoint& low,
@@ -100,7 +121,7 @@ class KeyValueCursor : public RecordCursor<kv::KeyValue> {
                                                           const Continuation& continuation,
                                                           const KeyValueCursorOptions& options);
 
-  StatusOr<CursorResult<kv::KeyValue>> Next() override;
+  StatusOr<CursorResult<KeyValueRow>> Next() override;
 
  private:
   KeyValueCursor(kv::Transaction& txn, std::string prefix, ResolvedKeyRange range, uint64_t check,
@@ -108,6 +129,8 @@ class KeyValueCursor : public RecordCursor<kv::KeyValue> {
   // Reads the next batch into batch_; sets exhausted_ when the range has no more rows.
   Status FetchBatch();
   Continuation After(std::string_view key) const;
+  // Where the cursor is: after the last item returned, or where it was resumed.
+  Continuation Position() const;
 
   kv::Transaction& txn_;
   std::string prefix_;
@@ -115,12 +138,12 @@ class KeyValueCursor : public RecordCursor<kv::KeyValue> {
   uint64_t check_;
   KeyValueCursorOptions options_;
   int next_batch_rows_;
-  kv::RangeResult batch_;
+  std::shared_ptr<const std::vector<kv::KeyValue>> batch_;
   size_t position_ = 0;
   bool range_done_ = false;
   int64_t returned_ = 0;
   int64_t scanned_ = 0;
-  Continuation last_;
+  Continuation resumed_at_;
 };
 
 }  // namespace recordstore::cursor

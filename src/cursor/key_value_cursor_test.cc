@@ -99,21 +99,21 @@ class KeyValueCursorTest : public testing::TestWithParam<std::string> {
   }
 
   // Opens a cursor in a new transaction and drains it.
-  StatusOr<Drained<kv::KeyValue>> Scan(const KeyEndpoint& low, const KeyEndpoint& high,
-                                       const Continuation& continuation,
-                                       KeyValueCursorOptions options) {
+  StatusOr<Drained<KeyValueRow>> Scan(const KeyEndpoint& low, const KeyEndpoint& high,
+                                      const Continuation& continuation,
+                                      KeyValueCursorOptions options) {
     auto txn = database_.db().CreateTransaction();
     StatusOr<std::unique_ptr<KeyValueCursor>> cursor =
         KeyValueCursor::Create(*txn, kSpace, low, high, continuation, options);
     if (!cursor.ok()) return cursor.status();
-    return Drain<kv::KeyValue>(**cursor);
+    return Drain<KeyValueRow>(**cursor);
   }
 
-  static std::vector<std::string> KeysOf(const Drained<kv::KeyValue>& drained) {
+  static std::vector<std::string> KeysOf(const Drained<KeyValueRow>& drained) {
     std::vector<std::string> keys;
-    for (const kv::KeyValue& kv : drained.items) {
-      EXPECT_EQ(kv.value, "v" + kv.key);
-      keys.push_back(kv.key);
+    for (const KeyValueRow& row : drained.items) {
+      EXPECT_EQ(row.value(), "v" + row.key());
+      keys.push_back(row.key());
     }
     return keys;
   }
@@ -279,7 +279,7 @@ TEST_P(KeyValueCursorTest, ExhaustedCursorKeepsReportingExhaustion) {
   ASSERT_TRUE(cursor.ok());
   auto first = (*cursor)->Next();
   ASSERT_TRUE(first.ok() && first->has_value());
-  EXPECT_EQ(first->value().key, kSpace.Pack(Tuple::Of(18)));
+  EXPECT_EQ(first->value().key(), kSpace.Pack(Tuple::Of(18)));
   auto second = (*cursor)->Next();
   ASSERT_TRUE(second.ok() && !second->has_value());
   EXPECT_EQ(second->no_next_reason(), NoNextReason::kSourceExhausted);

@@ -59,9 +59,9 @@ TEST_F(ScanLimiterTest, RecordLimitStopsBetweenItemsAndResumesExactly) {
       ScanLimiter limiter({.max_records = 4});
       auto cursor = Open(*txn, kSpace, from, &limiter, reverse);
       ASSERT_TRUE(cursor.ok());
-      auto drained = Drain<kv::KeyValue>(**cursor);
+      auto drained = Drain<KeyValueRow>(**cursor);
       ASSERT_TRUE(drained.ok());
-      for (const kv::KeyValue& kv : drained->items) seen.push_back(kv.key);
+      for (const KeyValueRow& row : drained->items) seen.push_back(row.key());
       per_operation.push_back(drained->items.size());
       EXPECT_LE(limiter.records_scanned(), 4);
       if (drained->reason == NoNextReason::kSourceExhausted) break;
@@ -89,12 +89,12 @@ TEST_F(ScanLimiterTest, OneLimiterIsSharedByTheCursorsOfAnOperation) {
   for (int i = 0; i < 3; ++i) {
     auto item = (*a)->Next();
     ASSERT_TRUE(item.ok() && item->has_value());
-    EXPECT_EQ(item->value().key, Key(kSpace, i));
+    EXPECT_EQ(item->value().key(), Key(kSpace, i));
   }
   for (int i = 0; i < 2; ++i) {
     auto item = (*b)->Next();
     ASSERT_TRUE(item.ok() && item->has_value());
-    EXPECT_EQ(item->value().key, Key(kOther, i));
+    EXPECT_EQ(item->value().key(), Key(kOther, i));
   }
   auto b_stop = (*b)->Next();
   ASSERT_TRUE(b_stop.ok());
@@ -112,17 +112,17 @@ TEST_F(ScanLimiterTest, EachLeafCursorScansItsFirstRecordForFree) {
   ScanLimiter limiter({.max_records = 1});
   auto a = Open(*txn, kSpace, Continuation::Start(), &limiter);
   ASSERT_TRUE(a.ok());
-  auto a_items = Drain<kv::KeyValue>(**a);
+  auto a_items = Drain<KeyValueRow>(**a);
   ASSERT_TRUE(a_items.ok());
   EXPECT_EQ(a_items->items.size(), 1u);
   EXPECT_EQ(a_items->reason, NoNextReason::kScanLimitReached);
   // The budget is used up, but a cursor opened now still returns one item.
   auto b = Open(*txn, kOther, Continuation::Start(), &limiter);
   ASSERT_TRUE(b.ok());
-  auto b_items = Drain<kv::KeyValue>(**b);
+  auto b_items = Drain<KeyValueRow>(**b);
   ASSERT_TRUE(b_items.ok());
   ASSERT_EQ(b_items->items.size(), 1u);
-  EXPECT_EQ(b_items->items[0].key, Key(kOther, 0));
+  EXPECT_EQ(b_items->items[0].key(), Key(kOther, 0));
   EXPECT_EQ(b_items->reason, NoNextReason::kScanLimitReached);
   EXPECT_EQ(limiter.records_scanned(), 2);
 }
@@ -134,13 +134,13 @@ TEST_F(ScanLimiterTest, ByteLimitIsCheckedBeforeEachRecord) {
   ScanLimiter limiter({.max_bytes = row_bytes * 5 / 2});
   auto cursor = Open(*txn, kSpace, Continuation::Start(), &limiter);
   ASSERT_TRUE(cursor.ok());
-  auto drained = Drain<kv::KeyValue>(**cursor);
+  auto drained = Drain<KeyValueRow>(**cursor);
   ASSERT_TRUE(drained.ok());
   EXPECT_EQ(drained->items.size(), 3u);
   EXPECT_EQ(drained->reason, NoNextReason::kByteLimitReached);
   int64_t read_bytes = 0;
-  for (const kv::KeyValue& kv : drained->items) {
-    read_bytes += static_cast<int64_t>(kv.key.size() + kv.value.size());
+  for (const KeyValueRow& row : drained->items) {
+    read_bytes += static_cast<int64_t>(row.key().size() + row.value().size());
   }
   EXPECT_EQ(limiter.bytes_scanned(), read_bytes);
   EXPECT_GE(read_bytes, row_bytes * 5 / 2);
@@ -191,7 +191,7 @@ TEST_F(ScanLimiterTest, FilterThatRejectsEverythingStillProgressesUnderAScanLimi
     auto cursor = Open(*txn, kSpace, from, &limiter);
     ASSERT_TRUE(cursor.ok());
     auto filtered =
-        Filter<kv::KeyValue>(std::move(*cursor), [](const kv::KeyValue&) { return false; });
+        Filter<KeyValueRow>(std::move(*cursor), [](const KeyValueRow&) { return false; });
     auto result = filtered->Next();
     ASSERT_TRUE(result.ok());
     ASSERT_FALSE(result->has_value());
