@@ -293,14 +293,15 @@ class UnionCursor : public RecordCursor<T> {
     }
     internal::Input<T>* least = nullptr;
     for (internal::Input<T>& input : inputs_) {
-      if (input.head.has_value() && (least == nullptr || order_(*input.head, *least->head) < 0)) {
+      if (input.head.has_value() &&
+          (least == nullptr || std::is_lt(order_(*input.head, *least->head)))) {
         least = &input;
       }
     }
     if (least == nullptr) return stop_.Stop(NoNextReason::kSourceExhausted, Continuation::End());
     T value = least->Take();
     for (internal::Input<T>& input : inputs_) {
-      if (input.head.has_value() && order_(*input.head, value) == 0) input.Take();
+      if (input.head.has_value() && std::is_eq(order_(*input.head, value))) input.Take();
     }
     return CursorResult<T>::WithValue(std::move(value), Position());
   }
@@ -339,11 +340,11 @@ class IntersectionCursor : public RecordCursor<T> {
       }
       internal::Input<T>* greatest = &inputs_[0];
       for (internal::Input<T>& input : inputs_) {
-        if (order_(*input.head, *greatest->head) > 0) greatest = &input;
+        if (std::is_gt(order_(*input.head, *greatest->head))) greatest = &input;
       }
       bool all_equal = true;
       for (internal::Input<T>& input : inputs_) {
-        if (order_(*input.head, *greatest->head) < 0) {
+        if (std::is_lt(order_(*input.head, *greatest->head))) {
           input.Take();  // Cannot be in every input: another input is already past it.
           all_equal = false;
         }

@@ -50,7 +50,7 @@ CursorFactory<int64_t> Ints(kv::Transaction& txn, ScanLimiter* limiter, const Su
                      KeyValueCursor::Create(txn, space, KeyEndpoint::Open(), KeyEndpoint::Open(),
                                             from, options));
     return Map<KeyValueRow>(CursorPtr<KeyValueRow>(std::move(cursor)),
-                            [space](KeyValueRow row) { return LastInt(space, row); });
+                            [space](const KeyValueRow& row) { return LastInt(space, row); });
   };
 }
 

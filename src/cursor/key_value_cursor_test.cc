@@ -47,7 +47,7 @@ std::string Describe(const std::vector<std::string>& keys) {
 // The expected keys, from the definitions in key_value_cursor.h, compared bytewise.
 std::vector<std::string> ExpectedKeys(Type low, int low_key, Type high, int high_key,
                                       bool reverse) {
-  std::string prefix = kSpace.key();
+  const std::string& prefix = kSpace.key();
   std::string low_bytes = kSpace.Pack(Tuple::Of(low_key));
   std::string high_bytes = kSpace.Pack(Tuple::Of(high_key));
   std::vector<std::string> expected;
@@ -191,7 +191,7 @@ TEST_P(KeyValueCursorTest, OpenEndpointsCoverTheRawPrefixRangeOnly) {
 }
 
 TEST_P(KeyValueCursorTest, ResolvesEndpointsToByteKeys) {
-  std::string prefix = kSpace.key();
+  const std::string& prefix = kSpace.key();
   ResolvedKeyRange open = ResolveKeyRange(kSpace, KeyEndpoint::Open(), KeyEndpoint::Open());
   EXPECT_EQ(open.begin.key, prefix);
   EXPECT_TRUE(open.begin.inclusive);

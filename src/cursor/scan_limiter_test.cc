@@ -73,6 +73,7 @@ TEST_F(ScanLimiterTest, RecordLimitStopsBetweenItemsAndResumesExactly) {
       from = *parsed;
     }
     std::vector<std::string> expected;
+    expected.reserve(10);
     for (int i = 0; i < 10; ++i) expected.push_back(Key(kSpace, reverse ? 9 - i : i));
     EXPECT_EQ(seen, expected);
     // 4 + 4 + 2, and the third operation ends the range.
