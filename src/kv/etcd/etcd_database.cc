@@ -18,8 +18,9 @@ StatusOr<std::unique_ptr<Database>> OpenEtcdDatabase(std::string_view url,
   std::string_view hosts = rest.substr(0, slash);
   std::string_view prefix = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
   std::vector<std::string> endpoints;
-  while (!hosts.empty()) {
+  for (bool more = !hosts.empty(); more;) {
     size_t comma = hosts.find(',');
+    more = comma != std::string_view::npos;
     std::string_view endpoint = hosts.substr(0, comma);
     size_t colon = endpoint.rfind(':');
     if (colon == std::string_view::npos || colon == 0 || colon + 1 == endpoint.size() ||
@@ -28,7 +29,7 @@ StatusOr<std::unique_ptr<Database>> OpenEtcdDatabase(std::string_view url,
                        "etcd endpoints are host:port, comma separated: '" + std::string(url) + "'");
     }
     endpoints.emplace_back(endpoint);
-    hosts = comma == std::string_view::npos ? std::string_view() : hosts.substr(comma + 1);
+    if (more) hosts = hosts.substr(comma + 1);
   }
   if (endpoints.empty()) {
     return MakeError(ErrorCode::kConnectionStringInvalid,
@@ -160,6 +161,7 @@ Status EtcdDatabase::Connect() {
   request.set_keys_only(true);
   etcdserverpb::RangeResponse response;
   Status status = client_.Range(request, &response, Clock::now() + std::chrono::seconds(10));
+  if (HasErrorCode(status, ErrorCode::kIoError)) return status;
   if (!status.ok()) {
     std::string why(status.message());
     return MakeError(ErrorCode::kIoError, why);
