@@ -32,14 +32,14 @@ bool IsUnreachable(const grpc::Status& status) {
   }
 }
 
-EtcdClient::EtcdClient(std::vector<std::string> endpoints) : endpoints_(std::move(endpoints)) {
+EtcdClient::EtcdClient(const std::vector<std::string>& endpoints) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
   // A killed member comes back within seconds; do not wait long to notice.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  for (const std::string& endpoint : endpoints_) {
+  for (const std::string& endpoint : endpoints) {
     Member member;
     member.channel = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
     member.kv = etcdserverpb::KV::NewStub(member.channel);

@@ -29,7 +29,7 @@ inline constexpr std::chrono::milliseconds kRetryBudget{15000};
 class EtcdClient {
  public:
   // `endpoints` are "host:port" strings. REQUIRES: not empty.
-  explicit EtcdClient(std::vector<std::string> endpoints);
+  explicit EtcdClient(const std::vector<std::string>& endpoints);
 
   // Idempotent requests: retried on the next endpoint when a member is unreachable or has no
   // leader, until `deadline` (at most kRetryBudget from now). Errors: transaction_too_old
@@ -54,9 +54,6 @@ class EtcdClient {
   // The Watch stub of the current endpoint.
   etcdserverpb::Watch::Stub& WatchStub();
 
-  size_t endpoint_count() const { return endpoints_.size(); }
-  const std::vector<std::string>& endpoints() const { return endpoints_; }
-
   // True when `status` says the request may have reached the cluster and been applied.
   static bool MaybeApplied(const grpc::Status& status);
   // Maps an etcd error onto the error table.
@@ -77,7 +74,6 @@ class EtcdClient {
   // Moves to the endpoint after `failed` (unless another thread already moved).
   void Rotate(size_t failed);
 
-  std::vector<std::string> endpoints_;
   std::vector<Member> members_;
   std::atomic<size_t> current_{0};
 };

@@ -35,7 +35,7 @@ StatusOr<std::unique_ptr<Database>> OpenEtcdDatabase(std::string_view url,
     return MakeError(ErrorCode::kConnectionStringInvalid,
                      "etcd URLs name at least one endpoint: etcd://127.0.0.1:2379/prefix");
   }
-  auto db = std::make_unique<etcd::EtcdDatabase>(std::move(endpoints), prefix, options);
+  auto db = std::make_unique<etcd::EtcdDatabase>(endpoints, prefix, options);
   RETURN_IF_ERROR(db->Connect());
   return std::unique_ptr<Database>(std::move(db));
 }
@@ -133,9 +133,9 @@ bool EtcdWatch::SetContext(grpc::ClientContext* context) {
 
 // --- EtcdDatabase ---
 
-EtcdDatabase::EtcdDatabase(std::vector<std::string> endpoints, std::string_view prefix,
+EtcdDatabase::EtcdDatabase(const std::vector<std::string>& endpoints, std::string_view prefix,
                            const DatabaseOptions& options)
-    : client_(std::move(endpoints)), layout_(prefix), options_(options) {}
+    : client_(endpoints), layout_(prefix), options_(options) {}
 
 EtcdDatabase::~EtcdDatabase() {
   {

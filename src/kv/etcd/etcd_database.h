@@ -17,9 +17,11 @@
 // commit version is the clock's version right after the commit's Txn. Both live on one scale.
 //
 // Commit = one etcd Txn. Outer compares: nothing read (non-snapshot) was modified after R
-// (mod_revision < R+1 over each read range, so inserts and tombstones are seen) and the
-// idempotency marker does not exist. Inside, a nested Txn guards what the commit computed
-// from the latest values (atomic ops, ClearRange's live keys, the clock for versionstamps);
+// (mod_revision < R+1 over each read range, so inserts and tombstones are seen), no explicit
+// write conflict range beginning before the end of a read range was added after R (a
+// conservative superset of the overlapping ones), and the idempotency marker does not exist.
+// Inside, a nested Txn guards what the commit computed from the latest values (atomic ops,
+// the keys stored in cleared ranges, the clock for versionstamps);
 // when only that guard fails the commit is recomputed and retried internally, so atomic ops
 // never make transactions conflict. Outer failure = 1020, unless the marker shows that an
 // earlier attempt of the same commit was applied.
@@ -76,7 +78,6 @@ class Layout {
   std::string_view UserKey(std::string_view data_key) const {
     return data_key.substr(prefix_.size() + 1);
   }
-  std::string DataEnd() const { return prefix_ + "e"; }
   std::string Section(char section) const { return prefix_ + section; }
 
   static std::string Live(std::string_view value);
@@ -126,7 +127,7 @@ class EtcdWatch final : public Watch {
 
 class EtcdDatabase final : public Database {
  public:
-  EtcdDatabase(std::vector<std::string> endpoints, std::string_view prefix,
+  EtcdDatabase(const std::vector<std::string>& endpoints, std::string_view prefix,
                const DatabaseOptions& options);
   ~EtcdDatabase() override;
 
