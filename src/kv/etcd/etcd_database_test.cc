@@ -52,5 +52,43 @@ TEST(EtcdDatabaseTest, DatabasesWhosePrefixesExtendEachOtherAreIsolated) {
   EXPECT_EQ(*dx, std::nullopt);
 }
 
+// With every member down, a commit cannot know whether an attempt reached the cluster: it
+// fails with commit_unknown_result (1021) after its retries instead of hanging, and once the
+// cluster is back, acknowledged data is there and commits work again.
+TEST(EtcdDatabaseTest, CommitWithEveryMemberDownFailsWithCommitUnknownResult) {
+  auto cluster = EtcdCluster::Start();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  auto db = Database::Open((*cluster)->Url("down"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)
+                  ->Run([](Transaction& t) {
+                    t.Set("before", "1");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  for (int i = 0; i < (*cluster)->size(); ++i) (*cluster)->Kill(i);
+  auto t = (*db)->CreateTransaction();
+  t->Set("during", "1");
+  Status commit = t->Commit();
+  EXPECT_TRUE(HasErrorCode(commit, ErrorCode::kCommitUnknownResult)) << commit;
+  EXPECT_TRUE(MaybeCommitted(commit));
+
+  for (int i = 0; i < (*cluster)->size(); ++i) ASSERT_TRUE((*cluster)->Restart(i).ok());
+  ASSERT_TRUE((*cluster)->WaitHealthy(std::chrono::seconds(30)).ok());
+  auto reader = (*db)->CreateTransaction();
+  auto before = reader->Get("before");
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(*before, "1");
+  auto during = reader->Get("during");
+  ASSERT_TRUE(during.ok()) << during.status();
+  EXPECT_EQ(*during, std::nullopt) << "no member was reachable, so nothing was applied";
+  EXPECT_TRUE((*db)
+                  ->Run([](Transaction& t) {
+                    t.Set("after", "1");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
 }  // namespace
 }  // namespace recordstore::kv::etcd
