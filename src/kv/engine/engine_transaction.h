@@ -46,8 +46,7 @@ class EngineTransaction final : public Transaction {
   Status CheckUsable() const;
   // The snapshot reads run at, acquired on first use; 1007 once it is older than 5 s.
   StatusOr<const StorageSnapshot*> ReadSnapshotForUse();
-  // Validates a key for writing; records the first error for Commit to return.
-  bool CheckWritableKey(std::string_view key);
+  // Records the first mutation error for Commit to return.
   void Defer(Status error);
   void AddReadRange(std::string begin, std::string end);
   void ReleaseReadVersion();

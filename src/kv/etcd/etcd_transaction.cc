@@ -8,6 +8,7 @@
 
 #include "common/status_macros.h"
 #include "kv/atomic_ops.h"
+#include "kv/read_your_writes.h"
 
 namespace recordstore::kv::etcd {
 namespace {
@@ -34,72 +35,6 @@ constexpr int kMaxGuardRetries = 10'000;
 constexpr int kMaxUnknownResultRetries = 12;
 // Range reads fetch at most this many rows per request.
 constexpr int kMaxPageRows = 10'000;
-
-bool IsSystemKey(std::string_view key) {
-  return !key.empty() && static_cast<unsigned char>(key[0]) == kSystemKeyPrefix;
-}
-
-// Range reads may end at "\xff" exactly (the end of the user key space) but not beyond.
-bool IsLegalRangeEnd(std::string_view key) {
-  return !IsSystemKey(key) || key == std::string_view("\xff", 1);
-}
-
-// The value a local write shows over the stored value `base`: nullopt when absent.
-// REQUIRES: write.kind is not kUnreadable.
-std::optional<std::string> LocalValue(const LocalWrite& write,
-                                      std::optional<std::string_view> base) {
-  switch (write.kind) {
-    case LocalWrite::Kind::kValue:
-      return write.value;
-    case LocalWrite::Kind::kCleared:
-    case LocalWrite::Kind::kUnreadable:
-      return std::nullopt;
-    case LocalWrite::Kind::kPendingOps: {
-      std::optional<std::string> value;
-      if (base.has_value()) value.emplace(*base);
-      for (const auto& [type, operand] : write.ops) {
-        std::optional<std::string_view> current;
-        if (value.has_value()) current = *value;
-        value = ApplyAtomicOp(type, current, operand);
-      }
-      return value;
-    }
-  }
-  return std::nullopt;
-}
-
-Status Unreadable() {
-  return MakeError(ErrorCode::kAccessedUnreadable,
-                   "the key was set with a versionstamped value in this transaction and is "
-                   "unknown until commit");
-}
-
-// Collects rows of a range read and decides when to stop.
-class RangeCollector {
- public:
-  explicit RangeCollector(const RangeOptions& options) : options_(options) {}
-  // Adds a row; returns false once the result is complete and one more row proved `more`.
-  bool Add(std::string_view key, std::string_view value) {
-    if (full_) {
-      result_.more = true;
-      return false;
-    }
-    result_.rows.push_back({std::string(key), std::string(value)});
-    bytes_ += static_cast<int64_t>(key.size() + value.size());
-    if ((options_.limit > 0 && static_cast<int>(result_.rows.size()) >= options_.limit) ||
-        (options_.target_bytes > 0 && bytes_ >= options_.target_bytes)) {
-      full_ = true;
-    }
-    return true;
-  }
-  RangeResult& result() { return result_; }
-
- private:
-  const RangeOptions& options_;
-  RangeResult result_;
-  int64_t bytes_ = 0;
-  bool full_ = false;
-};
 
 // The live committed rows of a user range at one revision, in one direction, fetched a page
 // at a time (tombstones skipped).
@@ -381,7 +316,7 @@ StatusOr<std::optional<std::string>> EtcdTransaction::ReadKey(std::string_view k
   const LocalWrite* local = writes_.Find(key);
   if (local != nullptr && local->kind != LocalWrite::Kind::kPendingOps) {
     RETURN_IF_ERROR(CheckUsable());
-    if (local->kind == LocalWrite::Kind::kUnreadable) return Unreadable();
+    if (local->kind == LocalWrite::Kind::kUnreadable) return UnreadableError();
     return LocalValue(*local, std::nullopt);
   }
   if (local == nullptr && writes_.IsCleared(key)) {
@@ -403,154 +338,48 @@ StatusOr<std::optional<std::string>> EtcdTransaction::Get(std::string_view key, 
   return ReadKey(key, snapshot);
 }
 
-StatusOr<RangeResult> EtcdTransaction::GetRange(const RangeEndpoint& begin_endpoint,
-                                                const RangeEndpoint& end_endpoint,
+StatusOr<RangeResult> EtcdTransaction::GetRange(const RangeEndpoint& begin,
+                                                const RangeEndpoint& end,
                                                 const RangeOptions& options) {
-  std::string begin = begin_endpoint.inclusive ? begin_endpoint.key : KeyAfter(begin_endpoint.key);
-  std::string end = end_endpoint.inclusive ? KeyAfter(end_endpoint.key) : end_endpoint.key;
-  if (!IsLegalRangeEnd(begin) || !IsLegalRangeEnd(end)) {
-    return MakeError(ErrorCode::kKeyOutsideLegalRange, "range reaches past \\xff");
-  }
-  if (options.limit < 0 || options.target_bytes < 0) {
-    return MakeError(ErrorCode::kInvalidArgument, "limit and target_bytes must not be negative");
-  }
+  ASSIGN_OR_RETURN(ByteRange range, ResolveRange(begin, end, options));
   RETURN_IF_ERROR(CheckUsable());
-  if (begin >= end) return RangeResult{};
+  if (range.begin >= range.end) return RangeResult{};
   ASSIGN_OR_RETURN(ReadPoint point, ReadPointForUse());
 
-  RangeCollector collector(options);
   // One row more than the limit tells whether there are more.
   int first_page = options.limit > 0 ? options.limit + 1 : 256;
-  StoredRange it(db_, point.revision, begin, end, options.reverse, first_page, Deadline());
-  const WriteSet::WriteMap& local = writes_.writes();
-  bool checks_cleared = writes_.has_cleared_ranges();
-  // Merges stored rows with local writes. A local write at a key replaces the stored row
-  // (pending atomic ops use it as their base); stored rows inside cleared ranges are skipped.
-  if (!options.reverse) {
-    auto w = local.lower_bound(begin);
-    auto w_end = local.lower_bound(end);
-    while (true) {
-      if (it.Valid() && checks_cleared && writes_.IsCleared(it.key())) {
-        it.SkipTo(writes_.ClearedRangeEnd(it.key()));
-        continue;
-      }
-      bool stored = it.Valid();
-      bool written = w != w_end;
-      if (!stored && !written) break;
-      int cmp = !stored ? 1 : !written ? -1 : it.key().compare(w->first);
-      if (cmp < 0) {
-        if (!collector.Add(it.key(), it.value())) break;
-        it.Next();
-        continue;
-      }
-      if (w->second.kind == LocalWrite::Kind::kUnreadable) return Unreadable();
-      std::optional<std::string_view> base;
-      if (cmp == 0) base = it.value();
-      std::optional<std::string> value = LocalValue(w->second, base);
-      if (value.has_value() && !collector.Add(w->first, *value)) break;
-      if (cmp == 0) it.Next();
-      ++w;
-    }
-  } else {
-    auto w = std::make_reverse_iterator(local.lower_bound(end));
-    auto w_end = std::make_reverse_iterator(local.lower_bound(begin));
-    while (true) {
-      if (it.Valid() && checks_cleared && writes_.IsCleared(it.key())) {
-        it.SkipTo(writes_.ClearedRangeBegin(it.key()));
-        continue;
-      }
-      bool stored = it.Valid();
-      bool written = w != w_end;
-      if (!stored && !written) break;
-      int cmp = !stored ? 1 : !written ? -1 : w->first.compare(it.key());
-      if (cmp < 0) {
-        if (!collector.Add(it.key(), it.value())) break;
-        it.Next();
-        continue;
-      }
-      if (w->second.kind == LocalWrite::Kind::kUnreadable) return Unreadable();
-      std::optional<std::string_view> base;
-      if (cmp == 0) base = it.value();
-      std::optional<std::string> value = LocalValue(w->second, base);
-      if (value.has_value() && !collector.Add(w->first, *value)) break;
-      if (cmp == 0) it.Next();
-      ++w;
-    }
-  }
-  if (!it.status().ok()) return TimeoutOr(it.status());
-
-  RangeResult& result = collector.result();
+  StoredRange stored(db_, point.revision, range.begin, range.end, options.reverse, first_page,
+                     Deadline());
+  StatusOr<RangeResult> result = MergeRange(stored, writes_, range, options);
+  if (!result.ok()) return TimeoutOr(result.status());
   if (!options.snapshot) {
-    // A read cut short depends only on the keys up to its last row.
-    if (!result.more) {
-      AddReadRange(std::move(begin), std::move(end));
-    } else if (!options.reverse) {
-      AddReadRange(std::move(begin), KeyAfter(result.rows.back().key));
-    } else {
-      AddReadRange(result.rows.back().key, std::move(end));
-    }
+    ByteRange observed = ObservedRange(std::move(range), *result, options.reverse);
+    AddReadRange(std::move(observed.begin), std::move(observed.end));
   }
-  return std::move(result);
-}
-
-bool EtcdTransaction::CheckWritableKey(std::string_view key) {
-  if (key.size() > kMaxKeySize) {
-    Defer(MakeError(ErrorCode::kKeyTooLarge,
-                    "key of " + std::to_string(key.size()) + " bytes exceeds 10,000"));
-    return false;
-  }
-  if (IsSystemKey(key)) {
-    Defer(MakeError(ErrorCode::kKeyOutsideLegalRange, "keys must sort below \\xff"));
-    return false;
-  }
-  return true;
+  return result;
 }
 
 void EtcdTransaction::Set(std::string_view key, std::string_view value) {
-  if (!CheckWritableKey(key)) return;
-  if (value.size() > kMaxValueSize) {
-    Defer(MakeError(ErrorCode::kValueTooLarge,
-                    "value of " + std::to_string(value.size()) + " bytes exceeds 100,000"));
-    return;
-  }
+  Status valid = CheckSet(key, value);
+  if (!valid.ok()) return Defer(std::move(valid));
   writes_.Set(key, value);
 }
 
 void EtcdTransaction::Clear(std::string_view key) {
-  if (!CheckWritableKey(key)) return;
+  Status valid = CheckClear(key);
+  if (!valid.ok()) return Defer(std::move(valid));
   writes_.Clear(key);
 }
 
 void EtcdTransaction::ClearRange(std::string_view begin, std::string_view end) {
-  if (begin > end) {
-    Defer(MakeError(ErrorCode::kInvertedRange, "ClearRange begin sorts after its end"));
-    return;
-  }
-  if (!IsLegalRangeEnd(begin) || !IsLegalRangeEnd(end)) {
-    Defer(MakeError(ErrorCode::kKeyOutsideLegalRange, "range reaches past \\xff"));
-    return;
-  }
+  Status valid = CheckClearRange(begin, end);
+  if (!valid.ok()) return Defer(std::move(valid));
   writes_.ClearRange(begin, end);
 }
 
 void EtcdTransaction::AtomicOp(MutationType type, std::string_view key, std::string_view operand) {
-  std::string_view checked_key = key;
-  std::string_view checked_value = operand;
-  if (type == MutationType::kSetVersionstampedKey) {
-    Status valid = ValidateVersionstampParam(key);
-    if (!valid.ok()) return Defer(valid);
-    checked_key = key.substr(0, key.size() - 4);
-  } else if (type == MutationType::kSetVersionstampedValue) {
-    Status valid = ValidateVersionstampParam(operand);
-    if (!valid.ok()) return Defer(valid);
-    checked_value = operand.substr(0, operand.size() - 4);
-  }
-  if (!CheckWritableKey(checked_key)) return;
-  if (checked_value.size() > kMaxValueSize) {
-    Defer(MakeError(ErrorCode::kValueTooLarge,
-                    "operand of " + std::to_string(operand.size()) + " bytes exceeds 100,000"));
-    return;
-  }
+  Status valid = CheckAtomicOp(type, key, operand);
+  if (!valid.ok()) return Defer(std::move(valid));
   writes_.Atomic(type, key, operand);
 }
 

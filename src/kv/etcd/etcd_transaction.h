@@ -54,7 +54,6 @@ class EtcdTransaction final : public Transaction {
   Clock::time_point Deadline() const;
   // `error`, or transaction_timed_out when the timeout is what made an RPC fail.
   Status TimeoutOr(Status error) const;
-  bool CheckWritableKey(std::string_view key);
   void Defer(Status error);
   void AddReadRange(std::string begin, std::string end);
   void AbandonWatches(const Status& why);
