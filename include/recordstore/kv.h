@@ -233,13 +233,16 @@ struct DatabaseOptions {
   int max_watches = 10000;
 };
 
+// REQUIRES: a Database outlives every Transaction it created; Watch objects may outlive it
+// (they complete with operation_cancelled when it closes).
 class Database {
  public:
   virtual ~Database() = default;
 
   // Opens a database: "memory://" (private to this object), "rocksdb:///absolute/path"
-  // (created when missing). Errors: connection_string_invalid (2104) for an unknown URL,
-  // io_error (1510) when storage cannot be opened.
+  // (created when missing), "etcd://host:port[,host:port...]/prefix" (an etcd v3 cluster).
+  // Errors: connection_string_invalid (2104) for an unknown or malformed URL, io_error (1510)
+  // when storage cannot be opened.
   static StatusOr<std::unique_ptr<Database>> Open(std::string_view url,
                                                   const DatabaseOptions& options = {});
 
