@@ -73,8 +73,7 @@ bool RegisterSuite(const std::string& name, const std::string& help, SuiteFn fn)
 
 // Wall-clock seconds since an arbitrary epoch, for timing.
 inline double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // Prints a progress line to stderr (never to stdout, which carries results).
@@ -82,7 +81,8 @@ void Progress(const std::string& message);
 
 }  // namespace recordstore::bench
 
-#define RS_BENCH_SUITE(name, help, fn) \
-  static const bool rs_bench_registered_##name = ::recordstore::bench::RegisterSuite(#name, help, fn)
+#define RS_BENCH_SUITE(name, help, fn)           \
+  static const bool rs_bench_registered_##name = \
+      ::recordstore::bench::RegisterSuite(#name, help, fn)
 
 #endif  // RECORDSTORE_BENCH_BENCH_H_

@@ -39,7 +39,8 @@ bool LooksNumeric(const std::string& s) {
 
 int Usage() {
   std::cerr << "usage: recordstore_bench <suite> [--format=json] [--key=value ...]\n\nsuites:\n";
-  for (const auto& [name, suite] : Suites()) std::cerr << "  " << name << "  " << suite.help << "\n";
+  for (const auto& [name, suite] : Suites())
+    std::cerr << "  " << name << "  " << suite.help << "\n";
   return 2;
 }
 
@@ -104,8 +105,8 @@ void Reporter::PrintRatio(const std::string& workload, const std::string& system
   auto ours = throughput_.find({workload, system});
   auto base = throughput_.find({workload, baseline});
   if (json_ || ours == throughput_.end() || base == throughput_.end() || base->second <= 0) return;
-  std::printf("ratio    %-16s %s/%s = %.3f\n", workload.c_str(), system.c_str(),
-              baseline.c_str(), ours->second / base->second);
+  std::printf("ratio    %-16s %s/%s = %.3f\n", workload.c_str(), system.c_str(), baseline.c_str(),
+              ours->second / base->second);
   std::fflush(stdout);
 }
 

@@ -11,11 +11,13 @@
 //   rmw_contended T threads incrementing random hot keys, retrying | raw: OptimisticTransactionDB
 // Both sides materialize the same rows (std::string key and value) so the scan compares
 // equal work. Each workload runs in --rounds rounds alternating between the systems, so
-// background compaction and machine noise fall on both alike. Latency percentiles are per transaction for write (100 keys), per Get for
-// point_read, per scan for range_scan and per successful increment for rmw_contended.
+// background compaction and machine noise fall on both alike. Latency percentiles are per
+// transaction for write (100 keys), per Get for point_read, per scan for range_scan and per
+// successful increment for rmw_contended.
 #include <rocksdb/db.h>
 #include <rocksdb/utilities/optimistic_transaction_db.h>
 #include <rocksdb/utilities/transaction.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -24,8 +26,6 @@
 #include <numeric>
 #include <random>
 #include <thread>
-
-#include <unistd.h>
 
 #include "bench/bench.h"
 #include "kv/engine/engine_database.h"
@@ -117,8 +117,8 @@ struct Tally {
 };
 
 // Writes keys order[from, to) in transactions of p.batch keys.
-void WriteOurs(kv::Database& db, const KvParams& p, const std::vector<int64_t>& order,
-               int64_t from, int64_t to, Tally& tally) {
+void WriteOurs(kv::Database& db, const KvParams& p, const std::vector<int64_t>& order, int64_t from,
+               int64_t to, Tally& tally) {
   double start = NowSeconds();
   for (int64_t i = from; i < to; i += p.batch) {
     double t0 = NowSeconds();
@@ -267,7 +267,8 @@ Result RunRmwOurs(kv::Database& db, const KvParams& p) {
   });
   int64_t total = 0;
   auto txn = db.CreateTransaction();
-  for (int i = 0; i < p.hot_keys; ++i) total += DecodeCounter(txn->Get(CounterKey(i))->value_or(""));
+  for (int i = 0; i < p.hot_keys; ++i)
+    total += DecodeCounter(txn->Get(CounterKey(i))->value_or(""));
   if (total != p.rmw_ops) std::fprintf(stderr, "rmw: lost updates\n"), std::exit(1);
   Result r = MakeResult("rmw_contended", "recordstore", p.rmw_ops, seconds, latencies);
   r.params = {{"clients", std::to_string(p.threads)}, {"retries", std::to_string(retries.load())}};
@@ -285,8 +286,10 @@ Result RunRmwRaw(rocksdb::OptimisticTransactionDB& db, const KvParams& p) {
       std::unique_ptr<rocksdb::Transaction> txn(db.BeginTransaction(write_options));
       std::string value;
       rocksdb::Status s = txn->GetForUpdate(rocksdb::ReadOptions(), key, &value);
-      if (s.IsNotFound()) value.clear();
-      else Check(s, "get for update");
+      if (s.IsNotFound())
+        value.clear();
+      else
+        Check(s, "get for update");
       Check(txn->Put(key, std::to_string(DecodeCounter(value) + 1)), "put");
       s = txn->Commit();
       if (s.ok()) return;
@@ -545,8 +548,7 @@ int RunKv(const Options& options, Reporter& reporter) {
     std::fprintf(stderr, "--kv=%s: expected --kv=etcd or --kv=etcd://host:port,...\n", url.c_str());
     return 2;
   }
-  if (p.keys <= p.scan_rows || p.batch <= 0 || p.threads <= 0 || p.hot_keys <= 0 ||
-      p.rounds <= 0) {
+  if (p.keys <= p.scan_rows || p.batch <= 0 || p.threads <= 0 || p.hot_keys <= 0 || p.rounds <= 0) {
     std::fprintf(stderr, "need keys > scan-rows and positive batch, threads, hot-keys, rounds\n");
     return 2;
   }

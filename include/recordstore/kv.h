@@ -132,8 +132,7 @@ class Transaction {
   virtual void SetReadVersion(Version version) = 0;
 
   // The value of `key`, or nullopt when absent.
-  virtual StatusOr<std::optional<std::string>> Get(std::string_view key,
-                                                   bool snapshot = false) = 0;
+  virtual StatusOr<std::optional<std::string>> Get(std::string_view key, bool snapshot = false) = 0;
 
   // Rows of [begin, end) in key order, honoring options. An inverted or empty range returns
   // no rows. The read conflict range covers what the read could observe: the whole range when

@@ -33,7 +33,8 @@ std::string EncodeInt(int64_t v) {
 
 int64_t DecodeInt(const std::string& s) {
   uint64_t v = 0;
-  for (size_t i = 0; i < s.size() && i < 8; ++i) v |= uint64_t{static_cast<unsigned char>(s[i])} << (8 * i);
+  for (size_t i = 0; i < s.size() && i < 8; ++i)
+    v |= uint64_t{static_cast<unsigned char>(s[i])} << (8 * i);
   return static_cast<int64_t>(v);
 }
 
@@ -124,8 +125,7 @@ int RunDemo(const std::string& data_dir, int threads, int transfers) {
   }
   for (auto& c : clients) c.join();
   if (failed) return 1;
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   int64_t done = int64_t{threads} * transfers;
   std::printf("  %lld transfers in %.2f s (%.0f/s), %lld retried after a conflict\n",
               static_cast<long long>(done), seconds, done / seconds,

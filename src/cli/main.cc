@@ -9,11 +9,12 @@ int main(int argc, char** argv) {
   std::string data_dir = "data";
   int threads = 4;
   int transfers = 250;
-  CLI::App* demo = app.add_subcommand(
-      "demo", "Tour the transactional KV engine on a durable data directory");
+  CLI::App* demo =
+      app.add_subcommand("demo", "Tour the transactional KV engine on a durable data directory");
   demo->add_option("--data-dir", data_dir, "Where the store lives (created when missing)")
       ->capture_default_str();
-  demo->add_option("--threads", threads, "Concurrent clients")->check(CLI::Range(1, 64))
+  demo->add_option("--threads", threads, "Concurrent clients")
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   demo->add_option("--transfers", transfers, "Transfers per client")
       ->check(CLI::Range(1, 100000))

@@ -20,10 +20,10 @@ struct ErrorInfo {
 
 const ErrorInfo* FindInfo(ErrorCode code) {
   switch (code) {
-#define RECORDSTORE_ERROR_CASE(sym, num, name, absl_code, retryable, maybe) \
-  case ErrorCode::sym: {                                                   \
+#define RECORDSTORE_ERROR_CASE(sym, num, name, absl_code, retryable, maybe)                \
+  case ErrorCode::sym: {                                                                   \
     static constexpr ErrorInfo kInfo{name, absl::StatusCode::absl_code, retryable, maybe}; \
-    return &kInfo;                                                         \
+    return &kInfo;                                                                         \
   }
     RECORDSTORE_ERROR_TABLE(RECORDSTORE_ERROR_CASE)
 #undef RECORDSTORE_ERROR_CASE

@@ -8,10 +8,10 @@
 #define RS_STATUS_CONCAT(a, b) RS_STATUS_CONCAT_INNER(a, b)
 
 // Evaluates `expr` (a Status) and returns it from the enclosing function when not OK.
-#define RETURN_IF_ERROR(expr)                                    \
-  do {                                                           \
-    ::recordstore::Status rs_status_tmp = (expr);                \
-    if (!rs_status_tmp.ok()) return rs_status_tmp;              \
+#define RETURN_IF_ERROR(expr)                      \
+  do {                                             \
+    ::recordstore::Status rs_status_tmp = (expr);  \
+    if (!rs_status_tmp.ok()) return rs_status_tmp; \
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates `expr` (a StatusOr<T>); on error returns the status,

@@ -36,8 +36,8 @@ std::optional<std::string> ApplyAtomicOp(MutationType type,
       std::string out = ResizedExisting(existing, operand.size());
       unsigned carry = 0;
       for (size_t i = 0; i < operand.size(); ++i) {
-        unsigned sum = static_cast<unsigned char>(out[i]) +
-                       static_cast<unsigned char>(operand[i]) + carry;
+        unsigned sum =
+            static_cast<unsigned char>(out[i]) + static_cast<unsigned char>(operand[i]) + carry;
         out[i] = static_cast<char>(sum & 0xff);
         carry = sum >> 8;
       }

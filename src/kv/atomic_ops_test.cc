@@ -76,8 +76,7 @@ TEST(AtomicOpsTest, AppendIfFitsStopsAtTheValueLimit) {
 }
 
 TEST(AtomicOpsTest, VersionstampIsBigEndianVersionThenOrder) {
-  EXPECT_EQ(MakeVersionstamp(0x0102030405060708, 0x090a),
-            Bytes({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+  EXPECT_EQ(MakeVersionstamp(0x0102030405060708, 0x090a), Bytes({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
 }
 
 TEST(AtomicOpsTest, SpliceVersionstampAtLittleEndianOffset) {
@@ -88,16 +87,16 @@ TEST(AtomicOpsTest, SpliceVersionstampAtLittleEndianOffset) {
 
 TEST(AtomicOpsTest, SpliceVersionstampRejectsBadOffsets) {
   std::string stamp(10, 'v');
-  EXPECT_TRUE(HasErrorCode(SpliceVersionstamp("abc", stamp).status(),
-                           ErrorCode::kClientInvalidOperation));
+  EXPECT_TRUE(
+      HasErrorCode(SpliceVersionstamp("abc", stamp).status(), ErrorCode::kClientInvalidOperation));
   // Offset 3 in a 12-byte body leaves only 9 bytes.
   std::string param = std::string(12, '\0') + Bytes({3, 0, 0, 0});
-  EXPECT_TRUE(HasErrorCode(SpliceVersionstamp(param, stamp).status(),
-                           ErrorCode::kClientInvalidOperation));
+  EXPECT_TRUE(
+      HasErrorCode(SpliceVersionstamp(param, stamp).status(), ErrorCode::kClientInvalidOperation));
   // A huge offset must not wrap around.
   std::string huge = std::string(12, '\0') + Bytes({0xff, 0xff, 0xff, 0xff});
-  EXPECT_TRUE(HasErrorCode(SpliceVersionstamp(huge, stamp).status(),
-                           ErrorCode::kClientInvalidOperation));
+  EXPECT_TRUE(
+      HasErrorCode(SpliceVersionstamp(huge, stamp).status(), ErrorCode::kClientInvalidOperation));
 }
 
 }  // namespace

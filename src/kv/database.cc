@@ -28,7 +28,8 @@ StatusOr<std::unique_ptr<Database>> Database::Open(std::string_view url,
     if (ec) return MakeError(ErrorCode::kIoError, "cannot create " + path + ": " + ec.message());
     auto storage = OpenRocksDbStorage(path);
     if (!storage.ok()) return storage.status();
-    return std::unique_ptr<Database>(std::make_unique<EngineDatabase>(*std::move(storage), options));
+    return std::unique_ptr<Database>(
+        std::make_unique<EngineDatabase>(*std::move(storage), options));
   }
   if (url.substr(0, kEtcd.size()) == kEtcd) return OpenEtcdDatabase(url, options);
   return MakeError(ErrorCode::kConnectionStringInvalid,

@@ -92,8 +92,7 @@ int64_t BigEndian64(std::string_view s) {
 class KvConcurrencyTest : public testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    std::string tmpl =
-        (std::filesystem::path(testing::TempDir()) / "rs-kvconc-XXXXXX").string();
+    std::string tmpl = (std::filesystem::path(testing::TempDir()) / "rs-kvconc-XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     std::string url;
@@ -358,10 +357,9 @@ TEST_P(KvConcurrencyTest, ConcurrentAtomicAddsNeverConflictAndSumExactly) {
         if (!vs.ok() || vs->size() != 10 || BigEndian64(*vs) != v) {
           std::lock_guard<std::mutex> lock(mu);
           if (first_failure.empty()) {
-            first_failure = "versionstamp does not start with the commit version " +
-                            std::to_string(v) + ": " +
-                            (vs.ok() ? std::to_string(vs->size()) + " bytes"
-                                     : vs.status().ToString());
+            first_failure =
+                "versionstamp does not start with the commit version " + std::to_string(v) + ": " +
+                (vs.ok() ? std::to_string(vs->size()) + " bytes" : vs.status().ToString());
           }
           commit_failures.fetch_add(1);
           continue;

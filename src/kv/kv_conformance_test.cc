@@ -206,7 +206,8 @@ class KvConformanceTest : public testing::TestWithParam<std::string> {
 
   // Applies one atomic op to `key` (first set to `initial` when given, cleared otherwise) in
   // its own transaction, and returns the committed result.
-  std::optional<std::string> ApplyAtomic(MutationType type, const std::optional<std::string>& initial,
+  std::optional<std::string> ApplyAtomic(MutationType type,
+                                         const std::optional<std::string>& initial,
                                          const std::string& operand) {
     const std::string key = "atomic";
     {
@@ -491,8 +492,8 @@ TEST_P(KvConformanceTest, OpenUnknownSchemeFailsWithConnectionStringInvalid) {
 
 TEST_P(KvConformanceTest, OpenRocksdbAtUncreatablePathFailsWithIoError) {
   if (GetParam() != "rocksdb") GTEST_SKIP() << "rocksdb only";
-  EXPECT_TRUE(HasCode(Database::Open("rocksdb:///proc/recordstore-no-such-dir/db"),
-                      ErrorCode::kIoError));
+  EXPECT_TRUE(
+      HasCode(Database::Open("rocksdb:///proc/recordstore-no-such-dir/db"), ErrorCode::kIoError));
 }
 
 // =============================================================================================
@@ -633,8 +634,7 @@ TEST_P(KvConformanceTest, AtomicByteMaxByteMinOnMissingValueStoreOperand) {
 }
 
 TEST_P(KvConformanceTest, CompareAndClearClearsOnlyWhenEqual) {
-  EXPECT_EQ(ApplyAtomic(MutationType::kCompareAndClear, std::string("same"), "same"),
-            std::nullopt);
+  EXPECT_EQ(ApplyAtomic(MutationType::kCompareAndClear, std::string("same"), "same"), std::nullopt);
   EXPECT_EQ(ApplyAtomic(MutationType::kCompareAndClear, std::string("mine"), "other"), "mine");
   EXPECT_EQ(ApplyAtomic(MutationType::kCompareAndClear, std::string("same"), "sam"), "same");
   EXPECT_EQ(ApplyAtomic(MutationType::kCompareAndClear, std::nullopt, "x"), std::nullopt);
@@ -806,8 +806,7 @@ TEST_P(KvConformanceTest, SetVersionstampedKeyAtOffsetZeroAndAtEnd) {
   // Offset 0: the stamp is the whole key.
   t->AtomicOp(MutationType::kSetVersionstampedKey, std::string(10, '\0') + Le32(0), "whole");
   // Stamp at the very end of the key.
-  t->AtomicOp(MutationType::kSetVersionstampedKey, "end/" + std::string(10, '\0') + Le32(4),
-              "end");
+  t->AtomicOp(MutationType::kSetVersionstampedKey, "end/" + std::string(10, '\0') + Le32(4), "end");
   ASSERT_OK(t->Commit());
   auto vs = t->GetVersionstamp();
   ASSERT_OK(vs);
@@ -916,8 +915,7 @@ TEST_P(KvConformanceTest, BeginEqualsEndReturnsTheKeyOnlyWhenBothInclusive) {
   EXPECT_TRUE(Range(RE::Inclusive("c"), RE::Exclusive("c")).rows.empty());
   EXPECT_TRUE(Range(RE::Exclusive("c"), RE::Inclusive("c")).rows.empty());
   EXPECT_TRUE(Range(RE::Exclusive("c"), RE::Exclusive("c")).rows.empty());
-  EXPECT_EQ(Keys(Range(RE::Inclusive("c"), RE::Inclusive("c"), {.reverse = true})),
-            (Strings{"c"}));
+  EXPECT_EQ(Keys(Range(RE::Inclusive("c"), RE::Inclusive("c"), {.reverse = true})), (Strings{"c"}));
 }
 
 TEST_P(KvConformanceTest, EndpointInclusivityInEveryCombination) {
@@ -1008,8 +1006,8 @@ TEST_P(KvConformanceTest, TargetBytesStopsAfterTheRowThatReachesIt) {
   auto one = Range(RE::Inclusive("a"), RE::Inclusive("e"), {.target_bytes = 1});
   EXPECT_EQ(Keys(one), (Strings{"a"})) << "at least one row is returned";
   EXPECT_TRUE(one.more);
-  auto reverse = Range(RE::Inclusive("a"), RE::Inclusive("e"),
-                       {.reverse = true, .target_bytes = 7});
+  auto reverse =
+      Range(RE::Inclusive("a"), RE::Inclusive("e"), {.reverse = true, .target_bytes = 7});
   EXPECT_EQ(Keys(reverse), (Strings{"e", "d", "c"}));
   EXPECT_TRUE(reverse.more);
 }
@@ -1070,7 +1068,7 @@ TEST_P(KvConformanceTest, GetRangeMergesCommittedAndUncommittedData) {
   t->Set("bb", "vbb");
   t->Clear("c");
   t->ClearRange("d", "f");  // clears committed d, e
-  t->Set("dd", "vdd");       // re-set inside the cleared range
+  t->Set("dd", "vdd");      // re-set inside the cleared range
   t->Set("0", "v0");
 
   std::vector<KeyValue> expected = {
@@ -1146,7 +1144,8 @@ TEST_P(KvConformanceTest, ReadOfOwnWriteAddsNoReadConflict) {
   ASSERT_OK(v);
   EXPECT_EQ(*v, "mine");
   Put("k", "theirs");
-  EXPECT_OK(t->Commit()) << "a read answered from the transaction's own write conflicts with nothing";
+  EXPECT_OK(t->Commit())
+      << "a read answered from the transaction's own write conflicts with nothing";
   EXPECT_EQ(Read("k"), "mine");
 }
 
@@ -1716,8 +1715,7 @@ TEST_P(KvConformanceTest, TimeoutOptionFailsWithTransactionTimedOut) {
   t->Set("k", "1");
   Status s = t->Commit();
   EXPECT_TRUE(HasCode(s, ErrorCode::kTransactionTimedOut));
-  EXPECT_TRUE(HasCode(t->OnError(s), ErrorCode::kTransactionTimedOut))
-      << "1031 is not retryable";
+  EXPECT_TRUE(HasCode(t->OnError(s), ErrorCode::kTransactionTimedOut)) << "1031 is not retryable";
   EXPECT_EQ(Read("k"), std::nullopt);
 }
 
@@ -1771,8 +1769,8 @@ TEST_P(KvConformanceTest, OnErrorReturnsNonRetryableErrors) {
   auto t = Txn();
   EXPECT_TRUE(HasCode(t->OnError(MakeError(ErrorCode::kKeyTooLarge)), ErrorCode::kKeyTooLarge));
   auto t2 = Txn();
-  EXPECT_TRUE(HasCode(t2->OnError(MakeError(ErrorCode::kInvertedRange)),
-                      ErrorCode::kInvertedRange));
+  EXPECT_TRUE(
+      HasCode(t2->OnError(MakeError(ErrorCode::kInvertedRange)), ErrorCode::kInvertedRange));
   auto t3 = Txn();
   Status foreign = absl::InternalError("not from the table");
   Status returned = t3->OnError(foreign);
@@ -1791,17 +1789,19 @@ TEST_P(KvConformanceTest, OnErrorBacksOffExponentiallyButNotBeyondMaxRetryDelay)
 TEST_P(KvConformanceTest, RunRetriesAConflictAndSucceeds) {
   Put("k", "base");
   int attempts = 0;
-  Status s = db_->Run([&](Transaction& t) -> Status {
-    ++attempts;
-    ASSIGN_OR_RETURN(auto v, t.Get("k"));
-    if (attempts == 1) {
-      auto other = db_->CreateTransaction();
-      other->Set("k", "interfering");
-      RETURN_IF_ERROR(other->Commit());
-    }
-    t.Set("k", v.value_or("<none>") + "+run");
-    return absl::OkStatus();
-  }, {.max_retry_delay = milliseconds(10)});
+  Status s = db_->Run(
+      [&](Transaction& t) -> Status {
+        ++attempts;
+        ASSIGN_OR_RETURN(auto v, t.Get("k"));
+        if (attempts == 1) {
+          auto other = db_->CreateTransaction();
+          other->Set("k", "interfering");
+          RETURN_IF_ERROR(other->Commit());
+        }
+        t.Set("k", v.value_or("<none>") + "+run");
+        return absl::OkStatus();
+      },
+      {.max_retry_delay = milliseconds(10)});
   EXPECT_OK(s);
   EXPECT_EQ(attempts, 2);
   EXPECT_EQ(Read("k"), "interfering+run");
@@ -1832,12 +1832,14 @@ TEST_P(KvConformanceTest, RunReturnsNonRetryableCommitError) {
 
 TEST_P(KvConformanceTest, RunRetriesRetryableErrorFromBody) {
   int attempts = 0;
-  Status s = db_->Run([&](Transaction& t) -> Status {
-    ++attempts;
-    if (attempts < 3) return MakeError(ErrorCode::kNotCommitted);
-    t.Set("k", std::to_string(attempts));
-    return absl::OkStatus();
-  }, {.max_retry_delay = milliseconds(10)});
+  Status s = db_->Run(
+      [&](Transaction& t) -> Status {
+        ++attempts;
+        if (attempts < 3) return MakeError(ErrorCode::kNotCommitted);
+        t.Set("k", std::to_string(attempts));
+        return absl::OkStatus();
+      },
+      {.max_retry_delay = milliseconds(10)});
   EXPECT_OK(s);
   EXPECT_EQ(attempts, 3);
   EXPECT_EQ(Read("k"), "3");
@@ -1845,22 +1847,27 @@ TEST_P(KvConformanceTest, RunRetriesRetryableErrorFromBody) {
 
 TEST_P(KvConformanceTest, RunGivesUpAtRetryLimit) {
   int attempts = 0;
-  Status s = db_->Run([&](Transaction& t) -> Status {
-    ++attempts;
-    return MakeError(ErrorCode::kNotCommitted);
-  }, {.retry_limit = 3, .max_retry_delay = milliseconds(5)});
+  Status s = db_->Run(
+      [&](Transaction& t) -> Status {
+        ++attempts;
+        return MakeError(ErrorCode::kNotCommitted);
+      },
+      {.retry_limit = 3, .max_retry_delay = milliseconds(5)});
   EXPECT_TRUE(HasCode(s, ErrorCode::kNotCommitted));
   EXPECT_EQ(attempts, 4) << "one try plus retry_limit retries";
 }
 
 TEST_P(KvConformanceTest, RunStopsAtTimeoutWithTransactionTimedOut) {
   int attempts = 0;
-  Status s = db_->Run([&](Transaction& t) -> Status {
-    ++attempts;
-    std::this_thread::sleep_for(milliseconds(60));
-    t.Set("k", "v");
-    return MakeError(ErrorCode::kNotCommitted);  // retryable: Run would loop without the timeout
-  }, {.timeout = milliseconds(200), .max_retry_delay = milliseconds(10)});
+  Status s = db_->Run(
+      [&](Transaction& t) -> Status {
+        ++attempts;
+        std::this_thread::sleep_for(milliseconds(60));
+        t.Set("k", "v");
+        return MakeError(
+            ErrorCode::kNotCommitted);  // retryable: Run would loop without the timeout
+      },
+      {.timeout = milliseconds(200), .max_retry_delay = milliseconds(10)});
   EXPECT_TRUE(HasCode(s, ErrorCode::kTransactionTimedOut));
   EXPECT_GE(attempts, 2);
   EXPECT_LE(attempts, 5);

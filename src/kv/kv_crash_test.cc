@@ -189,8 +189,7 @@ class Child {
 class KvCrashTest : public testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl =
-        (std::filesystem::path(testing::TempDir()) / "rs-kvcrash-XXXXXX").string();
+    std::string tmpl = (std::filesystem::path(testing::TempDir()) / "rs-kvcrash-XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     db_path_ = dir_ + "/db";
@@ -214,9 +213,9 @@ TEST_F(KvCrashTest, AcknowledgedCommitsSurviveKillNineAndVersionsNeverGoBackward
 
   constexpr int kRounds = 25;
   const auto test_start = Clock::now();
-  std::vector<Ack> all_acks;         // every acknowledged transaction, in ack order
-  std::string max_acked_stamp;       // over all earlier rounds
-  long long present_count = 0;       // transactions 0..present_count-1 are in the db
+  std::vector<Ack> all_acks;    // every acknowledged transaction, in ack order
+  std::string max_acked_stamp;  // over all earlier rounds
+  long long present_count = 0;  // transactions 0..present_count-1 are in the db
   long long total_acks = 0;
   int rounds_with_acks = 0;
 
@@ -337,11 +336,11 @@ TEST_F(KvCrashTest, AcknowledgedCommitsSurviveKillNineAndVersionsNeverGoBackward
     if (HasFatalFailure()) return;
   }
 
-  const double seconds =
-      std::chrono::duration<double>(Clock::now() - test_start).count();
-  std::printf("[ crash ] %d rounds, %lld acknowledged, %lld present, %d rounds with acks, "
-              "%.1f s\n",
-              kRounds, total_acks, present_count, rounds_with_acks, seconds);
+  const double seconds = std::chrono::duration<double>(Clock::now() - test_start).count();
+  std::printf(
+      "[ crash ] %d rounds, %lld acknowledged, %lld present, %d rounds with acks, "
+      "%.1f s\n",
+      kRounds, total_acks, present_count, rounds_with_acks, seconds);
   EXPECT_GT(total_acks, 0);
   EXPECT_GE(rounds_with_acks, kRounds / 2) << "most rounds must make progress before the kill";
 }

@@ -20,8 +20,8 @@ StatusOr<const KeyValue*> RangeReader::Next() {
     RangeOptions batch_options = options_;
     batch_options.limit = next_batch_rows_;
     if (options_.limit > 0) {
-      batch_options.limit = static_cast<int>(
-          std::min<int64_t>(batch_options.limit, options_.limit - rows_returned_));
+      batch_options.limit =
+          static_cast<int>(std::min<int64_t>(batch_options.limit, options_.limit - rows_returned_));
     }
     StatusOr<RangeResult> fetched = txn_.GetRange(begin_, end_, batch_options);
     if (!fetched.ok()) return fetched.status();

@@ -31,7 +31,8 @@ class RangeReaderTest : public testing::TestWithParam<std::string> {
     ASSERT_TRUE(db_->Run([](Transaction& txn) {
                      for (int i = 0; i < 1000; ++i) txn.Set(Key(i), std::to_string(i));
                      return absl::OkStatus();
-                   }).ok());
+                   })
+                    .ok());
   }
   void TearDown() override {
     db_.reset();
@@ -60,8 +61,8 @@ class RangeReaderTest : public testing::TestWithParam<std::string> {
 TEST_P(RangeReaderTest, StreamsEveryRowInGrowingBatches) {
   auto txn = db_->CreateTransaction();
   int batches = 0;
-  auto keys = Stream(*txn, RangeEndpoint::Inclusive(Key(0)), RangeEndpoint::Exclusive("s"), {},
-                     &batches);
+  auto keys =
+      Stream(*txn, RangeEndpoint::Inclusive(Key(0)), RangeEndpoint::Exclusive("s"), {}, &batches);
   ASSERT_EQ(keys.size(), 1000u);
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(keys[i], Key(i));
   // 4 + 8 + 16 + 32 = 60 rows in 4 growing batches, then 64-row batches: the 15th ends the
@@ -87,8 +88,8 @@ TEST_P(RangeReaderTest, SeesUncommittedWritesAndClears) {
   txn->ClearRange(Key(10), Key(990));
   txn->Set(Key(500), "new");
   int batches = 0;
-  auto keys = Stream(*txn, RangeEndpoint::Inclusive(""), RangeEndpoint::Exclusive("s"), {},
-                     &batches);
+  auto keys =
+      Stream(*txn, RangeEndpoint::Inclusive(""), RangeEndpoint::Exclusive("s"), {}, &batches);
   ASSERT_EQ(keys.size(), 21u);
   EXPECT_EQ(keys[9], Key(9));
   EXPECT_EQ(keys[10], Key(500));
@@ -104,7 +105,8 @@ TEST_P(RangeReaderTest, StreamedRangeConflictsWithAnInsertIntoIt) {
   ASSERT_TRUE(db_->Run([](Transaction& txn) {
                    txn.Set(Key(40) + "x", "phantom");
                    return absl::OkStatus();
-                 }).ok());
+                 })
+                  .ok());
   reader_txn->Set("elsewhere", "1");
   Status commit = reader_txn->Commit();
   EXPECT_TRUE(HasErrorCode(commit, ErrorCode::kNotCommitted)) << commit;
@@ -119,7 +121,9 @@ TEST_P(RangeReaderTest, ErrorsSurfaceFromNext) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RangeReaderTest, testing::Values("memory", "rocksdb"),
-                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace recordstore::kv

@@ -72,8 +72,8 @@ class RangeCollector {
 //   void SkipTo(std::string_view);  // forward: first row >= key; reverse: last row < key
 //   Status status() const;          // an error that ended the rows early
 template <typename StoredRows>
-StatusOr<RangeResult> MergeRange(StoredRows& stored, const WriteSet& writes,
-                                 const ByteRange& range, const RangeOptions& options) {
+StatusOr<RangeResult> MergeRange(StoredRows& stored, const WriteSet& writes, const ByteRange& range,
+                                 const RangeOptions& options) {
   RangeCollector collector(options);
   const WriteSet::WriteMap& local = writes.writes();
   const bool checks_cleared = writes.has_cleared_ranges();

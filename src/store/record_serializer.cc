@@ -91,13 +91,13 @@ StatusOr<std::string> Seal(const DataKey& key, std::string_view nonce, std::stri
   int len = 0;
   int total = 0;
   auto* dst = reinterpret_cast<unsigned char*>(out.data());
-  bool ok = ctx != nullptr &&
-            EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes.data(),
-                               Bytes(nonce)) == 1 &&
-            EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) ==
-                1 &&
-            EVP_EncryptUpdate(ctx.get(), dst, &len, Bytes(plaintext),
-                              static_cast<int>(plaintext.size())) == 1;
+  bool ok =
+      ctx != nullptr &&
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes.data(), Bytes(nonce)) ==
+          1 &&
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), dst, &len, Bytes(plaintext),
+                        static_cast<int>(plaintext.size())) == 1;
   total = len;
   ok = ok && EVP_EncryptFinal_ex(ctx.get(), dst + total, &len) == 1;
   total += len;
@@ -115,14 +115,14 @@ StatusOr<std::string> Open(const DataKey& key, std::string_view nonce, std::stri
   std::string out(ciphertext.size(), '\0');
   int len = 0;
   auto* dst = reinterpret_cast<unsigned char*>(out.data());
-  bool ok = ctx != nullptr &&
-            EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes.data(),
-                               Bytes(nonce)) == 1 &&
-            EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) ==
-                1 &&
-            EVP_DecryptUpdate(ctx.get(), dst, &len, Bytes(ciphertext),
-                              static_cast<int>(ciphertext.size())) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag.data()) == 1;
+  bool ok =
+      ctx != nullptr &&
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes.data(), Bytes(nonce)) ==
+          1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), dst, &len, Bytes(ciphertext),
+                        static_cast<int>(ciphertext.size())) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag.data()) == 1;
   int final_len = 0;
   ok = ok && EVP_DecryptFinal_ex(ctx.get(), dst + len, &final_len) == 1;
   if (!ok) {
@@ -149,8 +149,8 @@ StatusOr<std::string> RecordSerializer::Serialize(std::string_view payload,
 
   std::string out;
   out.push_back(static_cast<char>(kFormatVersion));
-  out.push_back(static_cast<char>(static_cast<uint8_t>(used) |
-                                  (options_.encrypt ? kEncryptedFlag : 0)));
+  out.push_back(
+      static_cast<char>(static_cast<uint8_t>(used) | (options_.encrypt ? kEncryptedFlag : 0)));
   if (used != Compression::kNone) AppendVarint(&out, payload.size());
   if (!options_.encrypt) {
     out.append(body);
@@ -206,7 +206,8 @@ StatusOr<std::string> RecordSerializer::Deserialize(std::string_view stored,
     std::string_view nonce = stored.substr(pos + 4, kNonceSize);
     size_t header_size = pos + 4 + kNonceSize;
     if (keys_ == nullptr) {
-      return MakeError(ErrorCode::kUnsupported, "the record is encrypted and no key provider is set");
+      return MakeError(ErrorCode::kUnsupported,
+                       "the record is encrypted and no key provider is set");
     }
     ASSIGN_OR_RETURN(DataKey key, keys_->KeyById(key_id));
     std::string aad(stored.substr(0, header_size));

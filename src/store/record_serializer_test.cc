@@ -15,14 +15,16 @@ class TestKeys final : public KeyProvider {
     for (uint32_t id : {1u, 2u}) {
       DataKey key;
       key.id = id;
-      for (size_t i = 0; i < key.bytes.size(); ++i) key.bytes[i] = static_cast<uint8_t>(id * 31 + i);
+      for (size_t i = 0; i < key.bytes.size(); ++i)
+        key.bytes[i] = static_cast<uint8_t>(id * 31 + i);
       keys_[id] = key;
     }
   }
   StatusOr<DataKey> CurrentKey() const override { return keys_.at(current_); }
   StatusOr<DataKey> KeyById(uint32_t id) const override {
     auto it = keys_.find(id);
-    if (it == keys_.end()) return MakeError(ErrorCode::kNotFound, "no data key " + std::to_string(id));
+    if (it == keys_.end())
+      return MakeError(ErrorCode::kNotFound, "no data key " + std::to_string(id));
     return it->second;
   }
   uint32_t current_ = 1;
@@ -63,8 +65,8 @@ TEST(RecordSerializerTest, EveryCombinationRoundTrips) {
   for (Compression c : {Compression::kNone, Compression::kZstd, Compression::kLz4}) {
     for (bool encrypt : {false, true}) {
       RecordSerializer serializer = Make(c, encrypt, keys);
-      for (size_t size : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{5000},
-                          size_t{200000}}) {
+      for (size_t size :
+           {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{5000}, size_t{200000}}) {
         std::string payload = Compressible(size);
         auto stored = serializer.Serialize(payload, "rec/1");
         ASSERT_TRUE(stored.ok()) << stored.status();
@@ -162,8 +164,9 @@ TEST(RecordSerializerTest, UnknownKeyIdAndMissingProviderAreClearErrors) {
   ASSERT_TRUE(stored.ok());
   std::string unknown_id = *stored;
   unknown_id[5] = 9;
-  EXPECT_TRUE(HasErrorCode(Make(Compression::kNone, false, keys).Deserialize(unknown_id, "k").status(),
-                           ErrorCode::kNotFound));
+  EXPECT_TRUE(
+      HasErrorCode(Make(Compression::kNone, false, keys).Deserialize(unknown_id, "k").status(),
+                   ErrorCode::kNotFound));
   EXPECT_TRUE(HasErrorCode(Make(Compression::kNone, false).Deserialize(*stored, "k").status(),
                            ErrorCode::kUnsupported));
   EXPECT_TRUE(HasErrorCode(Make(Compression::kNone, true).Serialize("x", "k").status(),

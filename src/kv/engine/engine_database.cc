@@ -150,9 +150,9 @@ StatusOr<ReadSnapshot> EngineDatabase::AcquireReadVersion(std::optional<Version>
   } else {
     // The newest snapshot at or below `at`: it was current from its publication until its
     // successor's, and its age counts from the latter.
-    auto next = std::upper_bound(
-        history_.begin(), history_.end(), *at,
-        [](Version v, const Published& p) { return v < p.snapshot->version(); });
+    auto next =
+        std::upper_bound(history_.begin(), history_.end(), *at,
+                         [](Version v, const Published& p) { return v < p.snapshot->version(); });
     if (next == history_.begin() || now - next->time > kMaxReadVersionAge) {
       return MakeError(ErrorCode::kTransactionTooOld,
                        "version " + std::to_string(*at) + " is older than the 5 s MVCC window");

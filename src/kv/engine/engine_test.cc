@@ -99,8 +99,7 @@ TEST(EngineTest, ReadWriteTransactionBelowTheKeptHistoryFailsRetryably) {
   Status commit = stale->Commit();
   EXPECT_TRUE(HasErrorCode(commit, ErrorCode::kNotCommitted)) << commit;
   EXPECT_TRUE(IsRetryable(commit));
-  EXPECT_NE(std::string(commit.message()).find("predates the conflict history"),
-            std::string::npos)
+  EXPECT_NE(std::string(commit.message()).find("predates the conflict history"), std::string::npos)
       << commit;
 
   // The retry reads at the latest version and commits.

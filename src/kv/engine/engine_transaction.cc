@@ -214,17 +214,15 @@ void EngineTransaction::AbandonWatches(const Status& why) {
   pending_watches_.clear();
 }
 
-int64_t EngineTransaction::GetApproximateSize() const {
-  return writes_.bytes() + conflict_bytes_;
-}
+int64_t EngineTransaction::GetApproximateSize() const { return writes_.bytes() + conflict_bytes_; }
 
 Status EngineTransaction::Commit() {
   Status status = CheckUsable();
   if (status.ok()) status = deferred_error_;
   if (status.ok() && GetApproximateSize() > kMaxTransactionSize) {
-    status = MakeError(ErrorCode::kTransactionTooLarge,
-                       "transaction of " + std::to_string(GetApproximateSize()) +
-                           " bytes exceeds 10,000,000");
+    status = MakeError(
+        ErrorCode::kTransactionTooLarge,
+        "transaction of " + std::to_string(GetApproximateSize()) + " bytes exceeds 10,000,000");
   }
   if (status.ok() && read_.has_value() && Clock::now() - read_->taken > kMaxReadVersionAge) {
     status = MakeError(ErrorCode::kTransactionTooOld, "read version is older than 5 seconds");
@@ -275,9 +273,9 @@ Status EngineTransaction::OnError(const Status& error) {
   int64_t half = delay.count() / 2;
   std::chrono::microseconds jittered(half + static_cast<int64_t>(rng() % (half + 1)));
   if (options_.timeout.count() > 0 && Clock::now() + jittered - created_ > options_.timeout) {
-    return MakeError(ErrorCode::kTransactionTimedOut,
-                     "timeout of " + std::to_string(options_.timeout.count()) +
-                         " ms elapsed while retrying");
+    return MakeError(
+        ErrorCode::kTransactionTimedOut,
+        "timeout of " + std::to_string(options_.timeout.count()) + " ms elapsed while retrying");
   }
   std::this_thread::sleep_for(jittered);
   ++retries_;

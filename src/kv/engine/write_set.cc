@@ -91,9 +91,8 @@ void WriteSet::IndexAtomic(MutationType type, std::string_view key,
   if (it == writes_.end()) {
     // Nothing written at the key yet: the base is absent if a cleared range covers it,
     // otherwise only storage knows it.
-    LocalWrite fresh{IsCleared(key) ? LocalWrite::Kind::kCleared : LocalWrite::Kind::kPendingOps,
-                     {},
-                     {}};
+    LocalWrite fresh{
+        IsCleared(key) ? LocalWrite::Kind::kCleared : LocalWrite::Kind::kPendingOps, {}, {}};
     it = writes_.emplace(std::string(key), std::move(fresh)).first;
   }
   LocalWrite& entry = it->second;

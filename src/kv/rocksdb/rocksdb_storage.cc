@@ -186,7 +186,8 @@ StatusOr<std::unique_ptr<Storage>> OpenRocksDbStorage(const std::string& path) {
       {kMetaColumnFamily, rocksdb::ColumnFamilyOptions()}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(options), path, families, &handles, &raw);
+  rocksdb::Status s =
+      rocksdb::DB::Open(rocksdb::DBOptions(options), path, families, &handles, &raw);
   if (!s.ok()) return IoError(s, "open " + path);
   std::unique_ptr<rocksdb::DB> db(raw);
 
