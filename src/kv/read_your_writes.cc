@@ -1,6 +1,7 @@
 #include "kv/read_your_writes.h"
 
 #include <algorithm>
+#include <random>
 
 #include "kv/atomic_ops.h"
 
@@ -87,6 +88,26 @@ std::optional<std::string> LocalValue(const LocalWrite& write,
     }
   }
   return std::nullopt;
+}
+
+StatusOr<std::chrono::microseconds> RetryDelay(const Status& error,
+                                               const TransactionOptions& options, int retries,
+                                               std::chrono::steady_clock::time_point created,
+                                               std::chrono::microseconds initial_delay) {
+  if (!IsRetryable(error)) return error;
+  if (options.retry_limit >= 0 && retries >= options.retry_limit) return error;
+  std::chrono::microseconds delay = std::min<std::chrono::microseconds>(
+      initial_delay * (int64_t{1} << std::min(retries, 20)), options.max_retry_delay);
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  int64_t half = delay.count() / 2;
+  std::chrono::microseconds jittered(half + static_cast<int64_t>(rng() % (half + 1)));
+  if (options.timeout.count() > 0 &&
+      std::chrono::steady_clock::now() + jittered - created > options.timeout) {
+    return MakeError(
+        ErrorCode::kTransactionTimedOut,
+        "timeout of " + std::to_string(options.timeout.count()) + " ms elapsed while retrying");
+  }
+  return jittered;
 }
 
 Status UnreadableError() {

@@ -4,6 +4,7 @@
 #ifndef RECORDSTORE_KV_READ_YOUR_WRITES_H_
 #define RECORDSTORE_KV_READ_YOUR_WRITES_H_
 
+#include <chrono>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -30,6 +31,16 @@ Status CheckAtomicOp(MutationType type, std::string_view key, std::string_view o
 // REQUIRES: write.kind is not kUnreadable.
 std::optional<std::string> LocalValue(const LocalWrite& write,
                                       std::optional<std::string_view> base);
+
+// How long Transaction::OnError waits before a retry: `initial_delay` doubled per earlier
+// retry, capped at options.max_retry_delay, with jitter in [delay/2, delay] so transactions
+// that conflicted together do not retry together. Returns `error` itself when it is not
+// retryable or the retry limit is reached, and transaction_timed_out (1031) when the wait
+// would pass the timeout counted from `created`.
+StatusOr<std::chrono::microseconds> RetryDelay(const Status& error,
+                                               const TransactionOptions& options, int retries,
+                                               std::chrono::steady_clock::time_point created,
+                                               std::chrono::microseconds initial_delay);
 
 // accessed_unreadable (1036): a key set with a versionstamped value in this transaction.
 Status UnreadableError();

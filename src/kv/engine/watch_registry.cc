@@ -4,36 +4,9 @@
 
 namespace recordstore::kv {
 
-Status WatchState::Wait() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return result_.has_value(); });
-  return *result_;
-}
-
-std::optional<Status> WatchState::WaitFor(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  if (!cv_.wait_for(lock, timeout, [&] { return result_.has_value(); })) return std::nullopt;
-  return *result_;
-}
-
 void WatchState::Cancel() {
   if (!Complete(MakeError(ErrorCode::kOperationCancelled, "watch cancelled"))) return;
   if (WatchRegistry* registry = registry_.exchange(nullptr)) registry->Remove(this);
-}
-
-bool WatchState::Complete(const Status& status) {
-  {
-    std::lock_guard lock(mu_);
-    if (result_.has_value()) return false;
-    result_ = status;
-  }
-  cv_.notify_all();
-  return true;
-}
-
-bool WatchState::done() const {
-  std::lock_guard lock(mu_);
-  return result_.has_value();
 }
 
 WatchRegistry::~WatchRegistry() {

@@ -4,7 +4,6 @@
 #define RECORDSTORE_KV_ENGINE_WATCH_REGISTRY_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -12,37 +11,24 @@
 #include <optional>
 #include <string>
 
+#include "kv/key_watch.h"
 #include "recordstore/kv.h"
 
 namespace recordstore::kv {
 
 class WatchRegistry;
 
-// One watch. Completes at most once; later completions are ignored.
-class WatchState final : public Watch, public std::enable_shared_from_this<WatchState> {
+// One watch of the engine: a KeyWatch that a WatchRegistry re-checks after commits.
+class WatchState final : public KeyWatch {
  public:
-  WatchState(std::string key, std::optional<std::string> expected)
-      : key_(std::move(key)), expected_(std::move(expected)) {}
+  using KeyWatch::KeyWatch;
 
-  Status Wait() override;
-  std::optional<Status> WaitFor(std::chrono::milliseconds timeout) override;
+  // Completes with operation_cancelled (1101) and leaves the registry.
   void Cancel() override;
-
-  // Returns true if this call completed the watch.
-  bool Complete(const Status& status);
-  bool done() const;
-
-  const std::string& key() const { return key_; }
-  const std::optional<std::string>& expected() const { return expected_; }
   void set_registry(WatchRegistry* registry) { registry_.store(registry); }
 
  private:
-  const std::string key_;
-  const std::optional<std::string> expected_;
   std::atomic<WatchRegistry*> registry_{nullptr};
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<Status> result_;  // GUARDED_BY(mu_)
 };
 
 // Thread-safe. Every method may be called concurrently with commits.

@@ -94,41 +94,18 @@ std::optional<std::string_view> Layout::Decode(std::string_view stored) {
 
 // --- EtcdWatch ---
 
-Status EtcdWatch::Wait() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return result_.has_value(); });
-  return *result_;
-}
-
-std::optional<Status> EtcdWatch::WaitFor(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  if (!cv_.wait_for(lock, timeout, [&] { return result_.has_value(); })) return std::nullopt;
-  return *result_;
-}
-
 void EtcdWatch::Cancel() { Complete(MakeError(ErrorCode::kOperationCancelled, "watch cancelled")); }
 
-bool EtcdWatch::Complete(const Status& status) {
-  {
-    std::lock_guard lock(mu_);
-    if (result_.has_value()) return false;
-    result_ = status;
-    if (context_ != nullptr) context_->TryCancel();
-  }
-  cv_.notify_all();
-  return true;
-}
-
-bool EtcdWatch::done() const {
-  std::lock_guard lock(mu_);
-  return result_.has_value();
+void EtcdWatch::OnCompletedLocked() {
+  if (context_ != nullptr) context_->TryCancel();
 }
 
 bool EtcdWatch::SetContext(grpc::ClientContext* context) {
-  std::lock_guard lock(mu_);
-  if (result_.has_value() && context != nullptr) return false;
-  context_ = context;
-  return true;
+  return WithLock([&](bool done) {
+    if (done && context != nullptr) return false;
+    context_ = context;
+    return true;
+  });
 }
 
 // --- EtcdDatabase ---

@@ -47,6 +47,7 @@
 
 #include "kv/etcd/etcd.h"
 #include "kv/etcd/etcd_client.h"
+#include "kv/key_watch.h"
 #include "recordstore/kv.h"
 
 namespace recordstore::kv {
@@ -98,31 +99,20 @@ struct ReadPoint {
 
 // One watch (kv.h's Watch). Completes at most once; the database runs it on a thread of its
 // own, reading an etcd Watch stream, until it fires, fails or is cancelled.
-class EtcdWatch final : public Watch {
+class EtcdWatch final : public KeyWatch {
  public:
-  EtcdWatch(std::string key, std::optional<std::string> expected)
-      : key_(std::move(key)), expected_(std::move(expected)) {}
+  using KeyWatch::KeyWatch;
 
-  Status Wait() override;
-  std::optional<Status> WaitFor(std::chrono::milliseconds timeout) override;
   void Cancel() override;
-
-  // Returns true if this call completed the watch; stops a stream read in progress.
-  bool Complete(const Status& status);
-  bool done() const;
-  const std::string& key() const { return key_; }
-  const std::optional<std::string>& expected() const { return expected_; }
   // The context of the stream being read, so that completion can cancel the read. Returns
   // false (and registers nothing) when the watch is already done.
   bool SetContext(grpc::ClientContext* context);
 
  private:
-  const std::string key_;
-  const std::optional<std::string> expected_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<Status> result_;            // GUARDED_BY(mu_)
-  grpc::ClientContext* context_ = nullptr;  // GUARDED_BY(mu_)
+  // Stops a stream read in progress.
+  void OnCompletedLocked() override;
+
+  grpc::ClientContext* context_ = nullptr;  // GUARDED_BY(KeyWatch's lock)
 };
 
 class EtcdDatabase final : public Database {

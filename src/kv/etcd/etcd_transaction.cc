@@ -680,20 +680,9 @@ StatusOr<std::string> EtcdTransaction::GetVersionstamp() const {
 }
 
 Status EtcdTransaction::OnError(const Status& error) {
-  if (!IsRetryable(error)) return error;
-  if (options_.retry_limit >= 0 && retries_ >= options_.retry_limit) return error;
-  std::chrono::microseconds delay = std::min<std::chrono::microseconds>(
-      kInitialRetryDelay * (int64_t{1} << std::min(retries_, 20)), options_.max_retry_delay);
-  // Jitter in [delay/2, delay] spreads retries of transactions that conflicted together.
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  int64_t half = delay.count() / 2;
-  std::chrono::microseconds jittered(half + static_cast<int64_t>(rng() % (half + 1)));
-  if (options_.timeout.count() > 0 && Clock::now() + jittered - created_ > options_.timeout) {
-    return MakeError(
-        ErrorCode::kTransactionTimedOut,
-        "timeout of " + std::to_string(options_.timeout.count()) + " ms elapsed while retrying");
-  }
-  std::this_thread::sleep_for(jittered);
+  ASSIGN_OR_RETURN(std::chrono::microseconds delay,
+                   RetryDelay(error, options_, retries_, created_, kInitialRetryDelay));
+  std::this_thread::sleep_for(delay);
   ++retries_;
   Reset();
   return absl::OkStatus();
