@@ -71,10 +71,6 @@ Status EngineTransaction::CheckUsable() const {
   return absl::OkStatus();
 }
 
-void EngineTransaction::Defer(Status error) {
-  if (deferred_error_.ok()) deferred_error_ = std::move(error);
-}
-
 StatusOr<const StorageSnapshot*> EngineTransaction::ReadSnapshotForUse() {
   RETURN_IF_ERROR(CheckUsable());
   if (!read_.has_value()) {
@@ -99,11 +95,6 @@ StatusOr<Version> EngineTransaction::GetReadVersion() {
 }
 
 void EngineTransaction::SetReadVersion(Version version) { requested_read_version_ = version; }
-
-void EngineTransaction::AddReadRange(std::string begin, std::string end) {
-  conflict_bytes_ += static_cast<int64_t>(begin.size() + end.size());
-  read_ranges_.emplace_back(std::move(begin), std::move(end));
-}
 
 StatusOr<std::optional<std::string>> EngineTransaction::ReadKey(std::string_view key,
                                                                 bool snapshot) {
@@ -150,49 +141,6 @@ StatusOr<RangeResult> EngineTransaction::GetRange(const RangeEndpoint& begin,
   return result;
 }
 
-void EngineTransaction::Set(std::string_view key, std::string_view value) {
-  Status valid = CheckSet(key, value);
-  if (!valid.ok()) return Defer(std::move(valid));
-  writes_.Set(key, value);
-}
-
-void EngineTransaction::Clear(std::string_view key) {
-  Status valid = CheckClear(key);
-  if (!valid.ok()) return Defer(std::move(valid));
-  writes_.Clear(key);
-}
-
-void EngineTransaction::ClearRange(std::string_view begin, std::string_view end) {
-  Status valid = CheckClearRange(begin, end);
-  if (!valid.ok()) return Defer(std::move(valid));
-  writes_.ClearRange(begin, end);
-}
-
-void EngineTransaction::AtomicOp(MutationType type, std::string_view key,
-                                 std::string_view operand) {
-  Status valid = CheckAtomicOp(type, key, operand);
-  if (!valid.ok()) return Defer(std::move(valid));
-  writes_.Atomic(type, key, operand);
-}
-
-void EngineTransaction::AddReadConflictRange(std::string_view begin, std::string_view end) {
-  if (begin < end) AddReadRange(std::string(begin), std::string(end));
-}
-
-void EngineTransaction::AddReadConflictKey(std::string_view key) {
-  AddReadRange(std::string(key), KeyAfter(key));
-}
-
-void EngineTransaction::AddWriteConflictRange(std::string_view begin, std::string_view end) {
-  if (begin >= end) return;
-  conflict_bytes_ += static_cast<int64_t>(begin.size() + end.size());
-  write_ranges_.emplace_back(std::string(begin), std::string(end));
-}
-
-void EngineTransaction::AddWriteConflictKey(std::string_view key) {
-  AddWriteConflictRange(key, KeyAfter(key));
-}
-
 StatusOr<std::shared_ptr<Watch>> EngineTransaction::WatchKey(std::string_view key) {
   if (IsSystemKey(key)) {
     return MakeError(ErrorCode::kKeyOutsideLegalRange, "keys must sort below \\xff");
@@ -212,8 +160,6 @@ void EngineTransaction::AbandonWatches(const Status& why) {
   }
   pending_watches_.clear();
 }
-
-int64_t EngineTransaction::GetApproximateSize() const { return writes_.bytes() + conflict_bytes_; }
 
 Status EngineTransaction::Commit() {
   Status status = CheckUsable();
@@ -275,11 +221,7 @@ void EngineTransaction::Reset() {
   AbandonWatches(MakeError(ErrorCode::kTransactionCancelled, "transaction reset"));
   ReleaseReadVersion();
   requested_read_version_.reset();
-  writes_.Reset();
-  read_ranges_.clear();
-  write_ranges_.clear();
-  conflict_bytes_ = 0;
-  deferred_error_ = absl::OkStatus();
+  ClearBuffered();
   cancelled_ = false;
   committed_ = false;
   committed_version_ = -1;

@@ -8,11 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "kv/buffered_transaction.h"
 #include "kv/engine/engine_database.h"
 
 namespace recordstore::kv {
 
-class EngineTransaction final : public Transaction {
+class EngineTransaction final : public BufferedTransaction {
  public:
   EngineTransaction(EngineDatabase* db, const TransactionOptions& options);
   ~EngineTransaction() override;
@@ -23,19 +24,10 @@ class EngineTransaction final : public Transaction {
   StatusOr<RangeResult> GetRange(const RangeEndpoint& begin, const RangeEndpoint& end,
                                  const RangeOptions& options) override;
   using Transaction::GetRange;
-  void Set(std::string_view key, std::string_view value) override;
-  void Clear(std::string_view key) override;
-  void ClearRange(std::string_view begin, std::string_view end) override;
-  void AtomicOp(MutationType type, std::string_view key, std::string_view operand) override;
-  void AddReadConflictRange(std::string_view begin, std::string_view end) override;
-  void AddReadConflictKey(std::string_view key) override;
-  void AddWriteConflictRange(std::string_view begin, std::string_view end) override;
-  void AddWriteConflictKey(std::string_view key) override;
   StatusOr<std::shared_ptr<Watch>> WatchKey(std::string_view key) override;
   Status Commit() override;
   Version GetCommittedVersion() const override { return committed_version_; }
   StatusOr<std::string> GetVersionstamp() const override;
-  int64_t GetApproximateSize() const override;
   Status OnError(const Status& error) override;
   void Reset() override;
   void Cancel() override;
@@ -46,9 +38,6 @@ class EngineTransaction final : public Transaction {
   Status CheckUsable() const;
   // The snapshot reads run at, acquired on first use; 1007 once it is older than 5 s.
   StatusOr<const StorageSnapshot*> ReadSnapshotForUse();
-  // Records the first mutation error for Commit to return.
-  void Defer(Status error);
-  void AddReadRange(std::string begin, std::string end);
   void ReleaseReadVersion();
   // Completes watches that will never start (the transaction did not commit).
   void AbandonWatches(const Status& why);
@@ -63,11 +52,6 @@ class EngineTransaction final : public Transaction {
 
   std::optional<ReadSnapshot> read_;
   std::optional<Version> requested_read_version_;
-  WriteSet writes_;
-  std::vector<KeyRange> read_ranges_;
-  std::vector<KeyRange> write_ranges_;  // explicit write conflict ranges
-  int64_t conflict_bytes_ = 0;
-  Status deferred_error_;
   bool cancelled_ = false;
   bool committed_ = false;
   Version committed_version_ = -1;

@@ -269,10 +269,6 @@ Status EtcdTransaction::TimeoutOr(Status error) const {
   return error;
 }
 
-void EtcdTransaction::Defer(Status error) {
-  if (deferred_error_.ok()) deferred_error_ = std::move(error);
-}
-
 StatusOr<ReadPoint> EtcdTransaction::ReadPointForUse() {
   RETURN_IF_ERROR(CheckUsable());
   if (!read_.has_value()) {
@@ -292,11 +288,6 @@ StatusOr<Version> EtcdTransaction::GetReadVersion() {
 }
 
 void EtcdTransaction::SetReadVersion(Version version) { requested_read_version_ = version; }
-
-void EtcdTransaction::AddReadRange(std::string begin, std::string end) {
-  conflict_bytes_ += static_cast<int64_t>(begin.size() + end.size());
-  read_ranges_.emplace_back(std::move(begin), std::move(end));
-}
 
 StatusOr<std::optional<std::string>> EtcdTransaction::ReadStored(std::string_view key) {
   ASSIGN_OR_RETURN(ReadPoint point, ReadPointForUse());
@@ -359,48 +350,6 @@ StatusOr<RangeResult> EtcdTransaction::GetRange(const RangeEndpoint& begin,
   return result;
 }
 
-void EtcdTransaction::Set(std::string_view key, std::string_view value) {
-  Status valid = CheckSet(key, value);
-  if (!valid.ok()) return Defer(std::move(valid));
-  writes_.Set(key, value);
-}
-
-void EtcdTransaction::Clear(std::string_view key) {
-  Status valid = CheckClear(key);
-  if (!valid.ok()) return Defer(std::move(valid));
-  writes_.Clear(key);
-}
-
-void EtcdTransaction::ClearRange(std::string_view begin, std::string_view end) {
-  Status valid = CheckClearRange(begin, end);
-  if (!valid.ok()) return Defer(std::move(valid));
-  writes_.ClearRange(begin, end);
-}
-
-void EtcdTransaction::AtomicOp(MutationType type, std::string_view key, std::string_view operand) {
-  Status valid = CheckAtomicOp(type, key, operand);
-  if (!valid.ok()) return Defer(std::move(valid));
-  writes_.Atomic(type, key, operand);
-}
-
-void EtcdTransaction::AddReadConflictRange(std::string_view begin, std::string_view end) {
-  if (begin < end) AddReadRange(std::string(begin), std::string(end));
-}
-
-void EtcdTransaction::AddReadConflictKey(std::string_view key) {
-  AddReadRange(std::string(key), KeyAfter(key));
-}
-
-void EtcdTransaction::AddWriteConflictRange(std::string_view begin, std::string_view end) {
-  if (begin >= end) return;
-  conflict_bytes_ += static_cast<int64_t>(begin.size() + end.size());
-  write_ranges_.emplace_back(std::string(begin), std::string(end));
-}
-
-void EtcdTransaction::AddWriteConflictKey(std::string_view key) {
-  AddWriteConflictRange(key, KeyAfter(key));
-}
-
 StatusOr<std::shared_ptr<Watch>> EtcdTransaction::WatchKey(std::string_view key) {
   if (IsSystemKey(key)) {
     return MakeError(ErrorCode::kKeyOutsideLegalRange, "keys must sort below \\xff");
@@ -420,8 +369,6 @@ void EtcdTransaction::AbandonWatches(const Status& why) {
   }
   pending_watches_.clear();
 }
-
-int64_t EtcdTransaction::GetApproximateSize() const { return writes_.bytes() + conflict_bytes_; }
 
 Status EtcdTransaction::Commit() {
   Status status = CheckUsable();
@@ -692,11 +639,7 @@ void EtcdTransaction::Reset() {
   AbandonWatches(MakeError(ErrorCode::kTransactionCancelled, "transaction reset"));
   read_.reset();
   requested_read_version_.reset();
-  writes_.Reset();
-  read_ranges_.clear();
-  write_ranges_.clear();
-  conflict_bytes_ = 0;
-  deferred_error_ = absl::OkStatus();
+  ClearBuffered();
   cancelled_ = false;
   committed_ = false;
   committed_version_ = -1;

@@ -9,12 +9,12 @@
 #include <utility>
 #include <vector>
 
-#include "kv/engine/write_set.h"
+#include "kv/buffered_transaction.h"
 #include "kv/etcd/etcd_database.h"
 
 namespace recordstore::kv::etcd {
 
-class EtcdTransaction final : public Transaction {
+class EtcdTransaction final : public BufferedTransaction {
  public:
   EtcdTransaction(EtcdDatabase* db, const TransactionOptions& options);
   ~EtcdTransaction() override;
@@ -25,27 +25,16 @@ class EtcdTransaction final : public Transaction {
   StatusOr<RangeResult> GetRange(const RangeEndpoint& begin, const RangeEndpoint& end,
                                  const RangeOptions& options) override;
   using Transaction::GetRange;
-  void Set(std::string_view key, std::string_view value) override;
-  void Clear(std::string_view key) override;
-  void ClearRange(std::string_view begin, std::string_view end) override;
-  void AtomicOp(MutationType type, std::string_view key, std::string_view operand) override;
-  void AddReadConflictRange(std::string_view begin, std::string_view end) override;
-  void AddReadConflictKey(std::string_view key) override;
-  void AddWriteConflictRange(std::string_view begin, std::string_view end) override;
-  void AddWriteConflictKey(std::string_view key) override;
   StatusOr<std::shared_ptr<Watch>> WatchKey(std::string_view key) override;
   Status Commit() override;
   Version GetCommittedVersion() const override { return committed_version_; }
   StatusOr<std::string> GetVersionstamp() const override;
-  int64_t GetApproximateSize() const override;
   Status OnError(const Status& error) override;
   void Reset() override;
   void Cancel() override;
   void SetOptions(const TransactionOptions& options) override { options_ = options; }
 
  private:
-  using KeyRange = std::pair<std::string, std::string>;  // [first, second)
-
   // OK when the transaction may still be used (not cancelled, timed out or committed).
   Status CheckUsable() const;
   // The point reads run at, acquired on first use; 1007 once it is older than 5 s.
@@ -54,8 +43,6 @@ class EtcdTransaction final : public Transaction {
   Clock::time_point Deadline() const;
   // `error`, or transaction_timed_out when the timeout is what made an RPC fail.
   Status TimeoutOr(Status error) const;
-  void Defer(Status error);
-  void AddReadRange(std::string begin, std::string end);
   void AbandonWatches(const Status& why);
   // The committed value of `key` at the read point (no conflict range).
   StatusOr<std::optional<std::string>> ReadStored(std::string_view key);
@@ -72,11 +59,6 @@ class EtcdTransaction final : public Transaction {
 
   std::optional<ReadPoint> read_;
   std::optional<Version> requested_read_version_;
-  WriteSet writes_;
-  std::vector<KeyRange> read_ranges_;
-  std::vector<KeyRange> write_ranges_;  // explicit write conflict ranges
-  int64_t conflict_bytes_ = 0;
-  Status deferred_error_;
   bool cancelled_ = false;
   bool committed_ = false;
   Version committed_version_ = -1;
