@@ -38,6 +38,42 @@ const RecordVersion* RecordContext::FindPendingVersion(std::string_view key) con
   return it == pending_versions_.end() ? nullptr : &it->second;
 }
 
+void RecordContext::SetVersionstampedKeyAtCommit(std::string placeholder_key,
+                                                 std::string key_operand, std::string value) {
+  versionstamped_keys_.insert_or_assign(
+      std::move(placeholder_key), VersionstampedKeyWrite{std::move(key_operand), std::move(value)});
+}
+
+bool RecordContext::CancelVersionstampedKey(std::string_view placeholder_key) {
+  auto it = versionstamped_keys_.find(placeholder_key);
+  if (it == versionstamped_keys_.end()) return false;
+  versionstamped_keys_.erase(it);
+  return true;
+}
+
+void RecordContext::FailCommit(Status reason) {
+  if (commit_failure_.ok()) commit_failure_ = std::move(reason);
+}
+
+Status RecordContext::Commit() {
+  if (!commit_failure_.ok()) return commit_failure_;
+  for (const auto& [key, version] : pending_versions_) {
+    Tuple value = Tuple::Of(version.ToVersionstamp());
+    if (version.is_complete()) {
+      txn_->Set(key, value.Pack());
+    } else {
+      ASSIGN_OR_RETURN(std::string operand, value.PackWithVersionstamp());
+      txn_->AtomicOp(kv::MutationType::kSetVersionstampedValue, key, operand);
+    }
+  }
+  pending_versions_.clear();
+  for (const auto& [placeholder, write] : versionstamped_keys_) {
+    txn_->AtomicOp(kv::MutationType::kSetVersionstampedKey, write.key_operand, write.value);
+  }
+  versionstamped_keys_.clear();
+  return txn_->Commit();
+}
+
 StatusOr<RecordVersion> RecordContext::CompleteVersion(const RecordVersion& version) const {
   if (version.is_complete()) return version;
   ASSIGN_OR_RETURN(std::string versionstamp, txn_->GetVersionstamp());

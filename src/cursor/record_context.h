@@ -5,9 +5,11 @@
 //     the 5-second read-version lifetime;
 //   * the local versions it has handed out (0, 1, 2, ... in call order), which order the
 //     records the transaction saves;
-//   * the record versions it will write at commit, keyed by their KV key. Such a key is
-//     written with SET_VERSIONSTAMPED_VALUE and cannot be read back before commit (1036), so
-//     readers in the same transaction ask the context instead.
+//   * the versionstamped writes it will make at commit: record versions (values) and version
+//     index entries (keys). FDB cannot read back a key written with a versionstamped
+//     mutation before commit (1036), nor clear one whose final bytes are unknown, so the
+//     context holds them until Commit and readers in the same transaction ask it instead.
+//     Range reads then never meet an unreadable key.
 //
 // Thread-safety: like its transaction, used by one thread at a time.
 #ifndef RECORDSTORE_CURSOR_RECORD_CONTEXT_H_
@@ -44,15 +46,32 @@ class RecordContext {
   // RecordVersion::Incomplete(NextLocalVersion()).
   StatusOr<RecordVersion> NewIncompleteVersion();
 
-  // Remembers that `key` will hold `version` once the transaction commits.
+  // Makes `key` hold the one-element tuple (version) once the transaction commits, written
+  // then with SET_VERSIONSTAMPED_VALUE when `version` is incomplete. Until then the key is
+  // not written at all; FindPendingVersion returns the version.
   void AddPendingVersion(std::string key, const RecordVersion& version);
   // Forgets pending versions in [begin, end) (their keys were cleared).
   void ClearPendingVersions(std::string_view begin, std::string_view end);
   // The pending version of `key`, or nullptr.
   const RecordVersion* FindPendingVersion(std::string_view key) const;
 
-  // Commits the transaction (kv::Transaction::Commit).
-  Status Commit() { return txn_->Commit(); }
+  // Writes `value` at commit under `key_operand` (a key holding an incomplete versionstamp
+  // followed by its 4-byte offset, Tuple::PackWithVersionstamp) with SET_VERSIONSTAMPED_KEY.
+  // Deferred because such a key cannot be cleared before commit: its final bytes are unknown.
+  // `placeholder_key` (the key as Tuple::Pack writes it) names the write for
+  // CancelVersionstampedKey.
+  void SetVersionstampedKeyAtCommit(std::string placeholder_key, std::string key_operand,
+                                    std::string value);
+  // Drops a write SetVersionstampedKeyAtCommit deferred; returns whether there was one.
+  bool CancelVersionstampedKey(std::string_view placeholder_key);
+
+  // Makes Commit fail with `reason` (the first reason given wins). For writers whose
+  // sequence of writes failed halfway, so that the half-written change never lands.
+  void FailCommit(Status reason);
+
+  // Writes the pending versions and deferred versionstamped keys, then commits
+  // (kv::Transaction::Commit). Fails without committing after FailCommit.
+  Status Commit();
   // After a successful commit: `version` with the transaction's versionstamp filled in when it
   // was incomplete, unchanged otherwise. Errors of Transaction::GetVersionstamp (no commit yet,
   // or a read-only commit: no_commit_version 2021).
@@ -64,6 +83,13 @@ class RecordContext {
   std::chrono::steady_clock::time_point created_;
   int next_local_version_ = 0;
   std::map<std::string, RecordVersion, std::less<>> pending_versions_;
+  struct VersionstampedKeyWrite {
+    std::string key_operand;
+    std::string value;
+  };
+  // By placeholder key.
+  std::map<std::string, VersionstampedKeyWrite, std::less<>> versionstamped_keys_;
+  Status commit_failure_;
 };
 
 }  // namespace recordstore::cursor

@@ -112,5 +112,50 @@ TEST(RecordContextTest, CompletesVersionsFromTheCommittedVersionstamp) {
   EXPECT_EQ(*again, *done_first);
 }
 
+TEST(RecordContextTest, WritesVersionstampedKeysAndValuesOnlyAtCommit) {
+  testing_util::TestDatabase database("memory");
+  RecordContext context(database.db().CreateTransaction());
+  auto version = context.NewIncompleteVersion();
+  ASSERT_TRUE(version.ok());
+  context.AddPendingVersion("v", *version);
+  Tuple key = Tuple::Of("k", version->ToVersionstamp());
+  auto operand = key.PackWithVersionstamp();
+  ASSERT_TRUE(operand.ok());
+  context.SetVersionstampedKeyAtCommit(key.Pack(), *operand, "kept");
+  Tuple dropped = Tuple::Of("d", version->ToVersionstamp());
+  context.SetVersionstampedKeyAtCommit(dropped.Pack(), *dropped.PackWithVersionstamp(), "gone");
+  EXPECT_TRUE(context.CancelVersionstampedKey(dropped.Pack()));
+  EXPECT_FALSE(context.CancelVersionstampedKey(dropped.Pack()));
+  // Until commit nothing is written, so range reads meet no unreadable key.
+  auto before = context.txn().GetRange("", "\xff");
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_TRUE(before->rows.empty());
+  ASSERT_TRUE(context.Commit().ok());
+  auto stamp = context.txn().GetVersionstamp();
+  ASSERT_TRUE(stamp.ok());
+  auto complete = context.CompleteVersion(*version);
+  ASSERT_TRUE(complete.ok());
+
+  auto reader = database.db().CreateTransaction();
+  auto rows = reader->GetRange("", "\xff");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->rows.size(), 2u);
+  EXPECT_EQ(rows->rows[0].key, Tuple::Of("k", complete->ToVersionstamp()).Pack());
+  EXPECT_EQ(rows->rows[0].value, "kept");
+  EXPECT_EQ(rows->rows[1].key, "v");
+  EXPECT_EQ(rows->rows[1].value, Tuple::Of(complete->ToVersionstamp()).Pack());
+}
+
+TEST(RecordContextTest, FailCommitKeepsHalfWrittenChangesOut) {
+  testing_util::TestDatabase database("memory");
+  RecordContext context(database.db().CreateTransaction());
+  context.txn().Set("half", "written");
+  context.FailCommit(MakeError(ErrorCode::kInvalidArgument, "index update failed"));
+  context.FailCommit(MakeError(ErrorCode::kInternalError, "a later failure"));
+  EXPECT_EQ(context.Commit().message(), "invalid_argument (8001): index update failed");
+  auto reader = database.db().CreateTransaction();
+  EXPECT_FALSE(reader->Get("half")->has_value());
+}
+
 }  // namespace
 }  // namespace recordstore::cursor

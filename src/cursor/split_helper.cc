@@ -85,31 +85,24 @@ Status SaveSplit(RecordContext& context, const Subspace& records, const Tuple& p
     if (version->is_complete()) {
       txn.Set(key, *version_value);
     } else {
-      txn.AtomicOp(kv::MutationType::kSetVersionstampedValue, key, *version_value);
+      // Written at commit, when the versionstamp is known (RecordContext).
       context.AddPendingVersion(std::move(key), *version);
     }
   }
   return absl::OkStatus();
 }
 
-StatusOr<std::optional<SplitRecord>> LoadSplit(RecordContext& context, const Subspace& records,
-                                               const Tuple& primary_key) {
+StatusOr<std::optional<SplitRecord>> AssembleSplit(const Subspace& records,
+                                                   const Tuple& primary_key,
+                                                   const std::vector<SplitRow>& rows,
+                                                   const RecordVersion* pending_version) {
   Subspace record = records.Sub(primary_key);
-  auto [begin, end] = record.Range();
   SplitRecord loaded;
-  // A version written in this transaction is unreadable until commit: take it from the
-  // context and read only the data keys, which sort after it.
-  if (const RecordVersion* pending =
-          context.FindPendingVersion(SuffixKey(record, kVersionSuffix))) {
-    loaded.version = *pending;
-    begin = SuffixKey(record, kUnsplitSuffix);
-  }
-  ASSIGN_OR_RETURN(kv::RangeResult rows, context.txn().GetRange(begin, end));
-
+  if (pending_version != nullptr) loaded.version = *pending_version;
   bool unsplit = false;
   int64_t next_chunk = 1;
   size_t last_chunk_size = 0;
-  for (kv::KeyValue& row : rows.rows) {
+  for (const SplitRow& row : rows) {
     StatusOr<Tuple> suffix = record.Unpack(row.key);
     std::optional<int64_t> index;
     if (suffix.ok() && suffix->size() == 1) index = (*suffix)[0].AsInt64();
@@ -123,7 +116,7 @@ StatusOr<std::optional<SplitRecord>> LoadSplit(RecordContext& context, const Sub
       loaded.version = RecordVersion::FromVersionstamp(*versionstamp);
     } else if (*index == kUnsplitSuffix) {
       unsplit = true;
-      loaded.value = std::move(row.value);
+      loaded.value = std::string(row.value);
     } else if (*index == next_chunk) {
       if (unsplit) return Corrupt(primary_key, "it has both an unsplit value and chunks");
       if (next_chunk > 1 && last_chunk_size != kSplitChunkSize) {
@@ -150,6 +143,21 @@ StatusOr<std::optional<SplitRecord>> LoadSplit(RecordContext& context, const Sub
     return std::optional<SplitRecord>();
   }
   return std::optional<SplitRecord>(std::move(loaded));
+}
+
+StatusOr<std::optional<SplitRecord>> LoadSplit(RecordContext& context, const Subspace& records,
+                                               const Tuple& primary_key) {
+  Subspace record = records.Sub(primary_key);
+  auto [begin, end] = record.Range();
+  // A version saved in this transaction waits in the context until commit: take it from
+  // there and read only the data keys, which sort after it.
+  const RecordVersion* pending = context.FindPendingVersion(SuffixKey(record, kVersionSuffix));
+  if (pending != nullptr) begin = SuffixKey(record, kUnsplitSuffix);
+  ASSIGN_OR_RETURN(kv::RangeResult result, context.txn().GetRange(begin, end));
+  std::vector<SplitRow> rows;
+  rows.reserve(result.rows.size());
+  for (const kv::KeyValue& row : result.rows) rows.push_back({row.key, row.value});
+  return AssembleSplit(records, primary_key, rows, pending);
 }
 
 void DeleteSplit(RecordContext& context, const Subspace& records, const Tuple& primary_key) {

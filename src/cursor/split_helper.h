@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cursor/record_context.h"
 #include "cursor/record_version.h"
@@ -48,8 +49,8 @@ int64_t SplitSaveSize(const Subspace& records, const Tuple& primary_key, size_t 
 
 // Replaces record `primary_key` with `value` and `version` (none: no version key). Clears
 // every key the old record had, so no stale chunk or version survives. An incomplete version
-// is written with SET_VERSIONSTAMPED_VALUE and completed at commit; the context remembers it
-// for LoadSplit until then. Fails with transaction_too_large (2101), writing nothing, when the
+// is left with the context, which writes it with SET_VERSIONSTAMPED_VALUE at commit
+// (RecordContext::AddPendingVersion); LoadSplit takes it from there until then. Fails with transaction_too_large (2101), writing nothing, when the
 // transaction's size plus SplitSaveSize would exceed kTransactionSizeLimit: a 10,000,000-byte
 // value (100 chunks) does not fit, since keys count too.
 Status SaveSplit(RecordContext& context, const Subspace& records, const Tuple& primary_key,
@@ -60,6 +61,21 @@ Status SaveSplit(RecordContext& context, const Subspace& records, const Tuple& p
 // returned incomplete. Errors: kDataCorruption (see the file comment), read errors.
 StatusOr<std::optional<SplitRecord>> LoadSplit(RecordContext& context, const Subspace& records,
                                                const Tuple& primary_key);
+
+// One stored key-value pair under a record.
+struct SplitRow {
+  std::string_view key;
+  std::string_view value;
+};
+
+// The record stored in `rows`: every key under records.Sub(primary_key), in ascending key
+// order, as LoadSplit reads them (a scan that has read them already assembles with this).
+// `pending_version` is the record's version from RecordContext::FindPendingVersion, if any.
+// nullopt when `rows` hold no data; kDataCorruption as for LoadSplit.
+StatusOr<std::optional<SplitRecord>> AssembleSplit(const Subspace& records,
+                                                   const Tuple& primary_key,
+                                                   const std::vector<SplitRow>& rows,
+                                                   const RecordVersion* pending_version);
 
 // Deletes record `primary_key` (all its chunks and its version); a missing record is not an
 // error.
