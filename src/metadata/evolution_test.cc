@@ -88,7 +88,12 @@ TEST(EvolutionTest, AdditionsUnderANewVersionAreAccepted) {
   RecordMetaData next = NextShop(sources, [](proto::RecordMetaData& proto) {
     *proto.add_record_types() =
         ParseText<proto::RecordType>(R"pb(name: "Invoice"
-                                          primary_key { field { name: "invoice_id" } })pb");
+                                          primary_key {
+                                            then {
+                                              children { record_type_key {} }
+                                              children { field { name: "invoice_id" } }
+                                            }
+                                          })pb");
     *proto.add_indexes() = ParseText<proto::Index>(R"pb(
       name: "order_by_gift_message"
       type: "value"
@@ -144,11 +149,14 @@ TEST(EvolutionTest, UnionRenumberingChangesTheDefaultRecordTypeKey) {
 TEST(EvolutionTest, PrimaryKeyMustNotChange) {
   RecordMetaData next = NextShop(ShopSources(), [](proto::RecordMetaData& proto) {
     *proto.mutable_record_types(1)->mutable_primary_key() =
-        ParseText<proto::KeyExpression>(R"pb(field { name: "order_id" })pb");
+        ParseText<proto::KeyExpression>(R"pb(then {
+                                               children { record_type_key {} }
+                                               children { field { name: "order_id" } }
+                                             })pb");
   });
   EXPECT_EQ(Violations(Shop(), next),
             Strings{"primary_key_changed: record type Order changed primary key from "
-                    "(customer_id, order_id) to order_id"});
+                    "(record_type(), customer_id, order_id) to (record_type(), order_id)"});
 }
 
 TEST(EvolutionTest, FieldMustNotBeRemoved) {

@@ -14,6 +14,14 @@
 namespace recordstore::metadata {
 namespace {
 
+// Whether the first column of `expression` is the record type key.
+bool StartsWithRecordTypeKey(const KeyExpression& expression) {
+  if (expression.kind() == KeyExpression::Kind::kRecordTypeKey) return true;
+  if (expression.kind() != KeyExpression::Kind::kThen) return false;
+  const auto& children = static_cast<const ThenKeyExpression&>(expression).children();
+  return !children.empty() && StartsWithRecordTypeKey(*children.front());
+}
+
 using google::protobuf::Descriptor;
 using google::protobuf::DescriptorPool;
 using google::protobuf::FieldDescriptor;
@@ -263,6 +271,23 @@ Status RecordMetaData::BuildRecordTypes() {
       }
     }
     record_types_.push_back(std::move(record_type));
+  }
+  // Records live under (pk..., suffix), and a record owns every key under its primary key:
+  // a primary key that is a proper prefix of another type's would swallow its records.
+  // Only primary keys of different lengths can be, so those must start with the record type
+  // key, which tells the types apart in the first column.
+  for (const RecordType& a : record_types_) {
+    for (const RecordType& b : record_types_) {
+      if (a.primary_key_->ColumnSize() < b.primary_key_->ColumnSize() &&
+          !(StartsWithRecordTypeKey(*a.primary_key_) &&
+            StartsWithRecordTypeKey(*b.primary_key_))) {
+        return Invalid(absl::StrCat(
+            "primary keys of ", a.name_, " (", a.primary_key_->ToString(), ") and ", b.name_,
+            " (", b.primary_key_->ToString(),
+            ") differ in length, so one could be a prefix of the other: both must start with "
+            "record_type_key()"));
+      }
+    }
   }
   for (const auto& [name, definition] : definitions) {
     if (!union_numbers.contains(name)) {

@@ -14,6 +14,9 @@
 //   * primary keys refer to existing fields, yield exactly one tuple (no fan-out) and do not
 //     use the record version;
 //   * no two record types share a record type key;
+//   * primary keys of different lengths both start with record_type_key() (otherwise one
+//     type's primary key could be a prefix of another's, and its record would own the other
+//     record's keys);
 //   * index names are unique; an index may reuse a former index's name only with an
 //     added_version above that former index's removed_version; each index has a known type
 //     (index.h), applies to existing record types and has a root expression valid on each of

@@ -94,7 +94,7 @@ TEST(RecordMetaDataTest, ShopBuilds) {
   EXPECT_FALSE(customer.has_explicit_record_type_key());
   EXPECT_EQ(order.name(), "Order");
   EXPECT_EQ(order.union_field_number(), 2);
-  EXPECT_EQ(order.primary_key().ToString(), "(customer_id, order_id)");
+  EXPECT_EQ(order.primary_key().ToString(), "(record_type(), customer_id, order_id)");
   EXPECT_EQ(product.record_type_key(), TupleElement("product"));
   EXPECT_TRUE(product.has_explicit_record_type_key());
   EXPECT_EQ(&order, metadata.FindRecordTypeFor(order.descriptor()));
@@ -130,7 +130,7 @@ TEST(RecordMetaDataTest, PrimaryKeyAndIndexEntriesOfARecord) {
     line_items { sku: "pot" }
   )pb");
   EXPECT_EQ(*order_type.primary_key().Evaluate(*order, order_type.Context()),
-            std::vector<Tuple>{Tuple::Of(42, 7)});
+            std::vector<Tuple>{Tuple::Of(2, 42, 7)});
   EXPECT_EQ(*metadata.FindIndex("order_by_sku")->root().Evaluate(*order, order_type.Context()),
             (std::vector<Tuple>{Tuple::Of("tea"), Tuple::Of("pot")}));
   EXPECT_EQ(*metadata.FindIndex("records_by_type")->root().Evaluate(*order, order_type.Context()),
@@ -274,6 +274,63 @@ TEST(RecordMetaDataTest, PrimaryKeyMustNotUseTheVersion) {
                          R"(then { children { field { name: "id" } } children { version {} } })")),
       "invalid_argument (8001): primary key of Item ((id, version())) uses the record "
       "version");
+}
+
+TEST(RecordMetaDataTest, PrimaryKeysOfDifferentLengthsMustStartWithTheRecordTypeKey) {
+  // Note (id, text) could otherwise hold keys under Item (id)'s primary key.
+  constexpr std::string_view kNoteWithLongerKey = R"pb(
+    version: 5
+    record_types {
+      name: "Item"
+      primary_key { field { name: "id" } }
+    }
+    record_types {
+      name: "Note"
+      primary_key {
+        then {
+          children { field { name: "id" } }
+          children { field { name: "text" } }
+        }
+      }
+    }
+  )pb";
+  EXPECT_EQ(BuildError("", kSmallProto, kNoteWithLongerKey),
+            "invalid_argument (8001): primary keys of Item (id) and Note ((id, text)) differ in "
+            "length, so one could be a prefix of the other: both must start with "
+            "record_type_key()");
+  // One of the two starting with it is not enough.
+  constexpr std::string_view kItemWithType = R"pb(
+    version: 5
+    record_types {
+      name: "Item"
+      primary_key {
+        then {
+          children { record_type_key {} }
+          children { field { name: "id" } }
+        }
+      }
+    }
+    record_types {
+      name: "Note"
+      primary_key { field { name: "id" } }
+    }
+  )pb";
+  EXPECT_EQ(BuildError("", kSmallProto, kItemWithType),
+            "invalid_argument (8001): primary keys of Note (id) and Item ((record_type(), id)) "
+            "differ in length, so one could be a prefix of the other: both must start with "
+            "record_type_key()");
+  std::string both_with_type =
+      Replace(kItemWithType, R"(primary_key { field { name: "id" } })",
+              R"(primary_key {
+                   then {
+                     children { record_type_key {} }
+                     children { field { name: "id" } }
+                     children { field { name: "text" } }
+                   }
+                 })");
+  EXPECT_TRUE(RecordMetaData::Build(SmallProto(kSmallProto, both_with_type)).ok());
+  // Keys of equal length need no record type key (the small schema itself).
+  EXPECT_TRUE(RecordMetaData::Build(SmallProto(kSmallProto, kSmallTypes)).ok());
 }
 
 TEST(RecordMetaDataTest, ExplicitRecordTypeKeyCollidesWithUnionNumber) {
