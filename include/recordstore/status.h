@@ -54,7 +54,12 @@ using StatusOr = absl::StatusOr<T>;
   X(kUnsupported, 8006, "unsupported", kUnimplemented, false, false)                          \
   X(kInternalError, 8007, "internal_error", kInternal, false, false)                          \
   X(kUnauthenticated, 8008, "unauthenticated", kUnauthenticated, false, false)                \
-  X(kPermissionDenied, 8009, "permission_denied", kPermissionDenied, false, false)
+  X(kPermissionDenied, 8009, "permission_denied", kPermissionDenied, false, false)           \
+  X(kUniquenessViolation, 8010, "uniqueness_violation", kAlreadyExists, false, false)         \
+  X(kMetadataTooOld, 8011, "metadata_too_old", kFailedPrecondition, false, false)             \
+  X(kRecordTypeChanged, 8012, "record_type_changed", kFailedPrecondition, false, false)       \
+  X(kIndexNotReadable, 8013, "index_not_readable", kFailedPrecondition, false, false)         \
+  X(kStoreWithoutHeader, 8014, "store_without_header", kFailedPrecondition, false, false)
 
 enum class ErrorCode : int {
 // NOLINTNEXTLINE(bugprone-macro-parentheses): `sym` is an enumerator name.
