@@ -1,0 +1,231 @@
+// RecordStore: protobuf records of one RecordMetaData in one subspace, with their secondary
+// indexes kept in the same transaction, as in the FoundationDB Record Layer.
+//
+// Layout inside the subspace (docs/key-layout.md has the bytes):
+//   (0)                    header: StoreHeader (store.proto)
+//   (1, pk..., s)          records, laid out by the split helper (cursor/split_helper.h)
+//   (2, index, ...)        index entries        (3, index, ...)  index secondary spaces
+//   (5, index)             index state, when not readable (absent means readable)
+//   (7, index, ...)        uniqueness violations of write-only unique indexes
+//   (10, s)                the metadata the store was last opened with (split like a record)
+//
+// A stored record is the serialized union message with only the record's field set (so the
+// type travels with the bytes), passed through the RecordSerializer (compression,
+// encryption) with the record's key as associated data.
+//
+// Opening: a store without a header is created (header, metadata copy; every index readable,
+// as there is nothing to index). An existing store's header is checked:
+//   * a newer store format than this code knows: unsupported (8006);
+//   * a store last opened with newer metadata than given: metadata_too_old (8011);
+//   * older metadata: the change is validated against the stored copy
+//     (metadata::ValidateEvolution; a refused change fails with its rules named), former
+//     indexes' data is cleared, and each new or changed index is rebuilt: in the opening
+//     transaction when the store holds at most `inline_build_record_limit` records, else it
+//     is cleared and left write-only for the online indexer.
+// Opening costs two reads when the metadata version is unchanged: the header and the (short)
+// range of index states; nothing that grows with the number of stores or records.
+//
+// Thread-safety: a RecordStore lives inside one RecordContext (transaction) and is used by
+// one thread at a time. Open a new one for each transaction; it is cheap.
+#ifndef RECORDSTORE_STORE_RECORD_STORE_H_
+#define RECORDSTORE_STORE_RECORD_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cursor/continuation.h"
+#include "cursor/cursor.h"
+#include "cursor/record_context.h"
+#include "cursor/record_version.h"
+#include "google/protobuf/message.h"
+#include "index/index_maintainer.h"
+#include "metadata/record_metadata.h"
+#include "recordstore/status.h"
+#include "store/record_serializer.h"
+#include "store/store.pb.h"
+#include "tuple/subspace.h"
+#include "tuple/tuple.h"
+
+namespace recordstore::store {
+
+// The header format this code writes; it opens stores of this format or older.
+inline constexpr uint32_t kStoreFormatVersion = 1;
+
+// What SaveRecord requires of the record's previous state.
+enum class SaveMode {
+  kUpsert,  // insert or replace (a record of another type with the same key included)
+  kInsert,  // fail with already_exists (8003) when the primary key is taken
+  kUpdate,  // fail with not_found (8002) when absent, record_type_changed (8012) when the
+            // stored record has another type
+};
+
+// Whether Open may create or must find a store.
+enum class OpenMode { kCreateOrOpen, kCreate, kOpenExisting };
+
+struct RecordStoreOptions {
+  OpenMode open_mode = OpenMode::kCreateOrOpen;
+  SerializerOptions serializer;
+  // Data keys for encrypted records; may be null when nothing is encrypted.
+  std::shared_ptr<const KeyProvider> keys;
+  // Keep each record's version (a 12-byte versionstamp) under (1, pk..., -1). Version indexes
+  // need it: Open refuses metadata with one when this is false.
+  bool store_record_versions = true;
+  // On a metadata upgrade, stores with at most this many records build new indexes at once.
+  int64_t inline_build_record_limit = 200;
+  // Null: IndexMaintainerRegistry::Default().
+  const index::IndexMaintainerRegistry* maintainers = nullptr;
+};
+
+// A record read from the store.
+struct StoredRecord {
+  const metadata::RecordType* type = nullptr;
+  // A message of type->descriptor(), built by the metadata's message factory: it must not
+  // outlive the RecordMetaData.
+  std::unique_ptr<google::protobuf::Message> message;
+  Tuple primary_key;
+  // Complete for committed records; incomplete for one saved earlier in this transaction;
+  // nullopt when the store keeps no versions.
+  std::optional<cursor::RecordVersion> version;
+};
+
+// What SaveRecord did.
+struct SavedRecord {
+  const metadata::RecordType* type = nullptr;
+  Tuple primary_key;
+  // Incomplete until commit (RecordContext::CompleteVersion fills it in).
+  std::optional<cursor::RecordVersion> version;
+  // True when a record with this primary key existed and was replaced.
+  bool replaced = false;
+};
+
+class RecordStore {
+ public:
+  // Opens (or creates, see RecordStoreOptions::open_mode) the store in `subspace` through
+  // `context`. Errors: see the file comment; already_exists (8003) for kCreate on an existing
+  // store, not_found (8002) for kOpenExisting on a missing one; store_without_header (8014)
+  // when the subspace holds keys but no header (not a record store, or a damaged one).
+  // REQUIRES: `context` and `metadata` outlive the store.
+  static StatusOr<std::unique_ptr<RecordStore>> Open(cursor::RecordContext& context,
+                                                     const Subspace& subspace,
+                                                     const metadata::RecordMetaData& metadata,
+                                                     RecordStoreOptions options = {});
+
+  const metadata::RecordMetaData& metadata() const { return metadata_; }
+  const Subspace& subspace() const { return subspace_; }
+  cursor::RecordContext& context() const { return context_; }
+  const proto::StoreHeader& header() const { return header_; }
+  // An application-defined number kept in the header, for the application's own migrations.
+  Status SetUserVersion(int32_t user_version);
+
+  // Saves `record`, whose message type must be one of the metadata's record types (generated
+  // and dynamic messages both work; types are matched by full name), and updates every
+  // index, all in this transaction. Errors: invalid_argument (8001) for a message that is not
+  // a record type or is missing required fields; the mode's errors (SaveMode); a unique
+  // index refusing the record (uniqueness_violation 8010); transaction_too_large (2101).
+  // A failed save writes nothing.
+  StatusOr<SavedRecord> SaveRecord(const google::protobuf::Message& record,
+                                   SaveMode mode = SaveMode::kUpsert);
+
+  // The record with `primary_key`, or nullopt. Errors: data_corruption (8004) for stored bytes
+  // that do not decode, read errors.
+  StatusOr<std::optional<StoredRecord>> LoadRecord(const Tuple& primary_key);
+  // Whether a record with `primary_key` exists; reads one key range but decodes nothing.
+  StatusOr<bool> RecordExists(const Tuple& primary_key);
+
+  // Deletes the record and its index entries; false when there was none.
+  StatusOr<bool> DeleteRecord(const Tuple& primary_key);
+  // Deletes every record and all index data (entries, states stay); keeps the header.
+  Status DeleteAllRecords();
+  // Deletes every record whose primary key starts with `prefix`, with its index entries;
+  // returns how many. One transaction: large deletions may exceed its limits
+  // (transaction_too_large 2101, transaction_too_old 1007).
+  StatusOr<int64_t> DeleteRecordsWhere(const Tuple& prefix);
+
+  // The records whose primary keys lie in `range`, in primary key order (or reversed),
+  // resumed at `continuation` (written by a scan of the same range and direction). Scan
+  // limits count key-value pairs but stop only between records, so a resumed scan never
+  // repeats or skips one.
+  StatusOr<cursor::CursorPtr<StoredRecord>> ScanRecords(const index::TupleRange& range,
+                                                        const cursor::Continuation& continuation,
+                                                        const index::ScanOptions& options = {});
+
+  // The index's state. REQUIRES: the index exists (FindIndex).
+  index::IndexState GetIndexState(std::string_view index_name) const;
+  // Sets an index's state. Marking it disabled clears its data; marking a unique index
+  // readable fails with uniqueness_violation (8010) while it has recorded violations.
+  // not_found (8002) for an unknown index.
+  Status SetIndexState(std::string_view index_name, index::IndexState state);
+
+  // The entries of a readable value-like index in `range` (see IndexMaintainer::ScanEntries).
+  // index_not_readable (8013) unless the index is readable; not_found for an unknown index.
+  StatusOr<cursor::CursorPtr<index::IndexEntry>> ScanIndex(
+      std::string_view index_name, const index::TupleRange& range,
+      const cursor::Continuation& continuation, const index::ScanOptions& options = {});
+  // The aggregate of one group of a readable aggregate index (IndexMaintainer::
+  // EvaluateAggregate).
+  StatusOr<Tuple> EvaluateAggregate(std::string_view index_name, const Tuple& group);
+  // The violations a write-only unique index has recorded.
+  StatusOr<std::vector<index::UniquenessViolation>> ScanUniquenessViolations(
+      std::string_view index_name);
+
+  // The maintainer of an index, for the online indexer. nullptr for an unknown index.
+  index::IndexMaintainer* Maintainer(std::string_view index_name) const;
+  // The record behind an index entry: loads the record with its primary key.
+  StatusOr<std::optional<StoredRecord>> LoadRecordOf(const index::IndexEntry& entry) {
+    return LoadRecord(entry.primary_key);
+  }
+
+ private:
+  struct IndexSlot {
+    const metadata::Index* index;
+    std::unique_ptr<index::IndexMaintainer> maintainer;
+  };
+
+  RecordStore(cursor::RecordContext& context, const Subspace& subspace,
+              const metadata::RecordMetaData& metadata, RecordStoreOptions options);
+
+  Status Initialize();
+  Status Create();
+  Status Upgrade(const metadata::RecordMetaData& stored);
+  Status LoadIndexStates();
+  Status MakeMaintainers();
+  Status WriteHeader();
+  Status WriteStoredMetadata();
+  // Builds `slot`'s index from every record, in this transaction.
+  Status BuildIndexInline(IndexSlot& slot);
+  StatusOr<int64_t> CountRecordsUpTo(int64_t limit);
+  // Updates every maintained index that applies to either record.
+  Status UpdateIndexes(const index::IndexedRecord* old_record,
+                       const index::IndexedRecord* new_record);
+  StatusOr<IndexSlot*> ReadableSlot(std::string_view index_name);
+  IndexSlot* FindSlot(std::string_view index_name) const;
+
+  // Encoding of a stored record: the union message holding `record`, serialized.
+  StatusOr<std::string> Encode(const metadata::RecordType& type,
+                               const google::protobuf::Message& record,
+                               const std::string& record_key) const;
+  StatusOr<StoredRecord> Decode(const Tuple& primary_key, std::string_view stored,
+                                const std::string& record_key) const;
+  Status DeleteLoaded(const StoredRecord& record);
+
+  cursor::RecordContext& context_;
+  Subspace subspace_;
+  const metadata::RecordMetaData& metadata_;
+  RecordStoreOptions options_;
+  RecordSerializer serializer_;
+  proto::StoreHeader header_;
+  Subspace records_;
+  std::map<std::string, index::IndexState, std::less<>> index_states_;  // non-readable only
+  std::vector<IndexSlot> slots_;
+  // Per record type (by union field number): the slots of the indexes that apply to it.
+  std::map<int, std::vector<IndexSlot*>> slots_by_type_;
+};
+
+}  // namespace recordstore::store
+
+#endif  // RECORDSTORE_STORE_RECORD_STORE_H_
