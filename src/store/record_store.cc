@@ -20,7 +20,9 @@ constexpr int64_t kRecordsKey = 1;
 constexpr int64_t kIndexEntriesKey = 2;
 constexpr int64_t kIndexSecondaryKey = 3;
 constexpr int64_t kIndexStateKey = 5;
+constexpr int64_t kIndexBuiltRangesKey = 6;
 constexpr int64_t kIndexViolationsKey = 7;
+constexpr int64_t kIndexBuildKey = 9;
 constexpr int64_t kStoredMetadataKey = 10;
 
 using index::IndexedRecord;
@@ -306,8 +308,8 @@ Status RecordStore::Upgrade(const metadata::RecordMetaData& stored) {
   // Indexes removed since: clear everything they had.
   for (const metadata::FormerIndex& former : metadata_.former_indexes()) {
     if (former.removed_version <= old_version) continue;
-    for (int64_t space :
-         {kIndexEntriesKey, kIndexSecondaryKey, kIndexStateKey, kIndexViolationsKey}) {
+    for (int64_t space : {kIndexEntriesKey, kIndexSecondaryKey, kIndexStateKey,
+                          kIndexBuiltRangesKey, kIndexViolationsKey, kIndexBuildKey}) {
       auto [begin, end] = subspace_.Range(Tuple::Of(space, former.name));
       txn.ClearRange(begin, end);
       txn.Clear(subspace_.Pack(Tuple::Of(space, former.name)));
@@ -323,18 +325,21 @@ Status RecordStore::Upgrade(const metadata::RecordMetaData& stored) {
     ASSIGN_OR_RETURN(int64_t records, CountRecordsUpTo(options_.inline_build_record_limit + 1));
     const bool inline_build = records <= options_.inline_build_record_limit;
     for (IndexSlot* slot : to_build) {
-      slot->maintainer->ClearAll();
       if (inline_build) {
         // Built write-only, so that a unique index records duplicates instead of failing
-        // the open; it stays write-only while it has any (ScanUniquenessViolations).
-        RETURN_IF_ERROR(SetIndexState(slot->index->name(), IndexState::kWriteOnly));
+        // the open; it stays write-only while it has any (ScanUniquenessViolations), with
+        // every record built, so writers keep it up to date.
+        RETURN_IF_ERROR(ClearAndMarkIndexWriteOnly(slot->index->name()));
         RETURN_IF_ERROR(BuildIndexInline(*slot));
+        RETURN_IF_ERROR(IndexBuiltRanges(slot->index->name())
+                            .InsertRange(txn, "", RangeSet::kEnd)
+                            .status());
         Status readable = SetIndexState(slot->index->name(), IndexState::kReadable);
         if (!readable.ok() && !HasErrorCode(readable, ErrorCode::kUniquenessViolation)) {
           return readable;
         }
       } else {
-        RETURN_IF_ERROR(SetIndexState(slot->index->name(), IndexState::kWriteOnly));
+        RETURN_IF_ERROR(ClearAndMarkIndexWriteOnly(slot->index->name()));
       }
     }
   }
@@ -407,6 +412,13 @@ Status RecordStore::SetIndexState(std::string_view index_name, IndexState state)
     }
   }
   if (state == IndexState::kDisabled) slot->maintainer->ClearAll();
+  if (state == IndexState::kWriteOnly && old_state == IndexState::kReadable) {
+    // The index is complete: every record's index entries stay the writers' to maintain.
+    RETURN_IF_ERROR(IndexBuiltRanges(index_name).InsertRange(context_.txn(), "", RangeSet::kEnd)
+                        .status());
+  } else if (state != IndexState::kWriteOnly) {
+    ClearBuildData(slot->index->name());
+  }
   std::string key = subspace_.Pack(Tuple::Of(kIndexStateKey, slot->index->name()));
   if (state == IndexState::kReadable) {
     context_.txn().Clear(key);
@@ -421,6 +433,44 @@ Status RecordStore::SetIndexState(std::string_view index_name, IndexState state)
   maintainer_state.state = state;
   ASSIGN_OR_RETURN(slot->maintainer, options_.maintainers->Create(std::move(maintainer_state)));
   return absl::OkStatus();
+}
+
+Status RecordStore::ClearAndMarkIndexWriteOnly(std::string_view index_name) {
+  IndexSlot* slot = FindSlot(index_name);
+  if (slot == nullptr) {
+    return MakeError(ErrorCode::kNotFound, "no index " + std::string(index_name));
+  }
+  // Through disabled, which clears the data and the build data, so that write-only starts
+  // with nothing built.
+  RETURN_IF_ERROR(SetIndexState(index_name, IndexState::kDisabled));
+  return SetIndexState(index_name, IndexState::kWriteOnly);
+}
+
+RangeSet RecordStore::IndexBuiltRanges(std::string_view index_name) const {
+  return RangeSet(subspace_.Sub(Tuple::Of(kIndexBuiltRangesKey, std::string(index_name))));
+}
+
+Subspace RecordStore::IndexBuildSpace(std::string_view index_name) const {
+  return subspace_.Sub(Tuple::Of(kIndexBuildKey, std::string(index_name)));
+}
+
+void RecordStore::ClearBuildData(const std::string& index_name) {
+  for (int64_t space : {kIndexBuiltRangesKey, kIndexBuildKey}) {
+    auto [begin, end] = subspace_.Range(Tuple::Of(space, index_name));
+    context_.txn().ClearRange(begin, end);
+  }
+}
+
+StatusOr<bool> RecordStore::Maintains(const IndexSlot& slot, const Tuple& primary_key) {
+  switch (GetIndexState(slot.index->name())) {
+    case IndexState::kReadable:
+      return true;
+    case IndexState::kDisabled:
+      return false;
+    case IndexState::kWriteOnly:
+      return IndexBuiltRanges(slot.index->name()).Contains(context_.txn(), primary_key.Pack());
+  }
+  return false;
 }
 
 StatusOr<RecordStore::IndexSlot*> RecordStore::ReadableSlot(std::string_view index_name) {
@@ -537,8 +587,11 @@ Status RecordStore::UpdateIndexes(const IndexedRecord* old_record,
   auto applies = [](const IndexSlot& slot, const metadata::RecordType* type) {
     return type != nullptr && slot.index->AppliesTo(type->name());
   };
+  const Tuple& primary_key = new_record != nullptr ? new_record->primary_key
+                                                   : old_record->primary_key;
   auto update = [&](IndexSlot& slot) -> Status {
-    if (GetIndexState(slot.index->name()) == IndexState::kDisabled) return absl::OkStatus();
+    ASSIGN_OR_RETURN(bool maintained, Maintains(slot, primary_key));
+    if (!maintained) return absl::OkStatus();
     return slot.maintainer->Update(applies(slot, old_type) ? old_record : nullptr,
                                    applies(slot, new_type) ? new_record : nullptr);
   };
@@ -671,15 +724,27 @@ StatusOr<int64_t> RecordStore::DeleteRecordsWhere(const Tuple& prefix) {
 StatusOr<cursor::CursorPtr<StoredRecord>> RecordStore::ScanRecords(
     const index::TupleRange& range, const cursor::Continuation& continuation,
     const index::ScanOptions& options) {
+  return ScanRecordEndpoints(range.LowEndpoint(), range.HighEndpoint(), continuation, options);
+}
+
+StatusOr<cursor::CursorPtr<StoredRecord>> RecordStore::ScanRecordsInKeyRange(
+    std::string_view begin, std::string_view end, const cursor::Continuation& continuation,
+    const index::ScanOptions& options) {
+  return ScanRecordEndpoints(cursor::KeyEndpoint::InclusiveRaw(begin),
+                             cursor::KeyEndpoint::ExclusiveRaw(end), continuation, options);
+}
+
+StatusOr<cursor::CursorPtr<StoredRecord>> RecordStore::ScanRecordEndpoints(
+    const cursor::KeyEndpoint& low, const cursor::KeyEndpoint& high,
+    const cursor::Continuation& continuation, const index::ScanOptions& options) {
   // The row cursor reads without limits; RecordScanCursor applies them per record.
   cursor::KeyValueCursorOptions row_options;
   row_options.reverse = options.reverse;
   row_options.snapshot = options.snapshot;
   row_options.batching = options.batching;
   ASSIGN_OR_RETURN(std::unique_ptr<cursor::KeyValueCursor> rows,
-                   cursor::KeyValueCursor::Create(context_.txn(), records_, range.LowEndpoint(),
-                                                  range.HighEndpoint(), continuation,
-                                                  row_options));
+                   cursor::KeyValueCursor::Create(context_.txn(), records_, low, high,
+                                                  continuation, row_options));
   auto decoder = [this](const Tuple& primary_key,
                         cursor::SplitRecord split) -> StatusOr<StoredRecord> {
     ASSIGN_OR_RETURN(StoredRecord record,

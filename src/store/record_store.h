@@ -6,7 +6,9 @@
 //   (1, pk..., s)          records, laid out by the split helper (cursor/split_helper.h)
 //   (2, index, ...)        index entries        (3, index, ...)  index secondary spaces
 //   (5, index)             index state, when not readable (absent means readable)
+//   (6, index, ...)        built primary-key ranges of a write-only index (a RangeSet)
 //   (7, index, ...)        uniqueness violations of write-only unique indexes
+//   (9, index, ...)        the online indexer's build bookkeeping (indexer/online_indexer.h)
 //   (10, s)                the metadata the store was last opened with (split like a record)
 //
 // A stored record is the serialized union message with only the record's field set (so the
@@ -21,7 +23,18 @@
 //     (metadata::ValidateEvolution; a refused change fails with its rules named), former
 //     indexes' data is cleared, and each new or changed index is rebuilt: in the opening
 //     transaction when the store holds at most `inline_build_record_limit` records, else it
-//     is cleared and left write-only for the online indexer.
+//     is cleared and left write-only, with nothing built, for the online indexer.
+//
+// Write-only indexes and the online indexer (as in the Record Layer): a write-only index
+// keeps, under (6, index), the set of primary-key ranges (packed primary keys) whose records
+// it already indexes. A save or delete maintains a write-only index only for a record whose
+// primary key lies in a built range; records elsewhere are left to the indexer, which reads
+// them and marks their range built in one transaction. The membership test is a serializable
+// read of the range set, so a writer and a builder that touch the same record conflict and
+// one retries: no record is indexed twice (aggregates stay exact) or missed. An empty range
+// set means nothing is built: writers leave the index alone. Marking a readable index
+// write-only records its whole key space as built (it is complete, so writers keep it up to
+// date); marking it readable or disabled clears the range set and the build bookkeeping.
 // Opening costs two reads when the metadata version is unchanged: the header and the (short)
 // range of index states; nothing that grows with the number of stores or records.
 //
@@ -46,6 +59,7 @@
 #include "index/index_maintainer.h"
 #include "metadata/record_metadata.h"
 #include "recordstore/status.h"
+#include "store/range_set.h"
 #include "store/record_serializer.h"
 #include "store/store.pb.h"
 #include "tuple/subspace.h"
@@ -154,12 +168,30 @@ class RecordStore {
                                                         const cursor::Continuation& continuation,
                                                         const index::ScanOptions& options = {});
 
+  // The records whose packed primary keys (Tuple::Pack) lie in [begin, end), in order; as
+  // ScanRecords otherwise. For the online indexer, which works in such byte ranges; `end`
+  // may be RangeSet::kEnd.
+  StatusOr<cursor::CursorPtr<StoredRecord>> ScanRecordsInKeyRange(
+      std::string_view begin, std::string_view end, const cursor::Continuation& continuation,
+      const index::ScanOptions& options = {});
+
   // The index's state. REQUIRES: the index exists (FindIndex).
   index::IndexState GetIndexState(std::string_view index_name) const;
   // Sets an index's state. Marking it disabled clears its data; marking a unique index
   // readable fails with uniqueness_violation (8010) while it has recorded violations.
+  // Readable -> write-only records every primary key as built (see the file comment);
+  // becoming readable or disabled clears the built ranges and build bookkeeping.
   // not_found (8002) for an unknown index.
   Status SetIndexState(std::string_view index_name, index::IndexState state);
+  // Clears the index's data, built ranges and build bookkeeping and marks it write-only with
+  // nothing built: writers leave it alone until the online indexer builds it. not_found
+  // (8002) for an unknown index.
+  Status ClearAndMarkIndexWriteOnly(std::string_view index_name);
+  // The primary-key ranges (packed primary keys) of a write-only index that are built. Only
+  // meaningful while the index is write-only. REQUIRES: the index exists.
+  RangeSet IndexBuiltRanges(std::string_view index_name) const;
+  // The (9, index) space where the online indexer keeps its bookkeeping.
+  Subspace IndexBuildSpace(std::string_view index_name) const;
 
   // The entries of a readable value-like index in `range` (see IndexMaintainer::ScanEntries).
   // index_not_readable (8013) unless the index is readable; not_found for an unknown index.
@@ -199,11 +231,19 @@ class RecordStore {
   // Builds `slot`'s index from every record, in this transaction.
   Status BuildIndexInline(IndexSlot& slot);
   StatusOr<int64_t> CountRecordsUpTo(int64_t limit);
-  // Updates every maintained index that applies to either record.
+  // Updates every maintained index that applies to either record: readable ones, and
+  // write-only ones whose built ranges hold the record's primary key.
   Status UpdateIndexes(const index::IndexedRecord* old_record,
                        const index::IndexedRecord* new_record);
   StatusOr<IndexSlot*> ReadableSlot(std::string_view index_name);
   IndexSlot* FindSlot(std::string_view index_name) const;
+  // Whether a write to the record with `primary_key` maintains `slot`'s index.
+  StatusOr<bool> Maintains(const IndexSlot& slot, const Tuple& primary_key);
+  // Clears the built ranges and the build bookkeeping of an index.
+  void ClearBuildData(const std::string& index_name);
+  StatusOr<cursor::CursorPtr<StoredRecord>> ScanRecordEndpoints(
+      const cursor::KeyEndpoint& low, const cursor::KeyEndpoint& high,
+      const cursor::Continuation& continuation, const index::ScanOptions& options);
 
   // Encoding of a stored record: the union message holding `record`, serialized.
   StatusOr<std::string> Encode(const metadata::RecordType& type,

@@ -391,6 +391,53 @@ TEST_F(RecordStoreTest, WriteOnlyUniqueIndexRecordsViolations) {
   EXPECT_EQ(Keys(Tuple::Of(5)), Strings{});
 }
 
+// The online indexer's contract (record_store.h): writers maintain a write-only index only
+// for records in its built ranges.
+TEST_F(RecordStoreTest, WriteOnlyIndexesAreMaintainedOnlyInBuiltRanges) {
+  const Tuple built_ranges = Tuple::Of(6, "customer_by_email");
+  InStore([&](RecordStore& store) {
+    ASSERT_TRUE(store.ClearAndMarkIndexWriteOnly("customer_by_email").ok());
+    EXPECT_EQ(store.GetIndexState("customer_by_email"), IndexState::kWriteOnly);
+    Save(store, "Customer", kAda);
+  });
+  // Nothing built: the save left the index to the indexer.
+  EXPECT_EQ(IndexKeys("customer_by_email"), Strings{});
+  EXPECT_EQ(Keys(built_ranges), Strings{});
+
+  InStore([&](RecordStore& store) {
+    const std::string bob = Tuple::Of(1, 6).Pack();
+    ASSERT_TRUE(store.IndexBuiltRanges("customer_by_email").InsertRange(
+        store.context().txn(), bob, bob + "\xff").ok());
+    Save(store, "Customer", kBob);
+    Save(store, "Customer", R"pb(customer_id: 5 name: "Ada" email: "ada@new.example.com")pb");
+  });
+  EXPECT_EQ(IndexKeys("customer_by_email"), Strings{"(\"bob@example.com\", 1, 6)"});
+  EXPECT_EQ(Keys(built_ranges), Strings{"(b\"\\x15\\x01\\x15\\x06\")"});
+  InStore([&](RecordStore& store) { EXPECT_TRUE(*store.DeleteRecord(Tuple::Of(1, 6))); });
+  EXPECT_EQ(IndexKeys("customer_by_email"), Strings{});
+
+  // Readable: the built ranges are gone. Readable -> write-only: everything counts as built.
+  InStore([&](RecordStore& store) {
+    ASSERT_TRUE(store.SetIndexState("customer_by_email", IndexState::kReadable).ok());
+  });
+  EXPECT_EQ(Keys(built_ranges), Strings{});
+  InStore([&](RecordStore& store) {
+    ASSERT_TRUE(store.SetIndexState("customer_by_email", IndexState::kWriteOnly).ok());
+    Save(store, "Customer", kBob);
+  });
+  EXPECT_EQ(IndexKeys("customer_by_email"), Strings{"(\"bob@example.com\", 1, 6)"});
+  EXPECT_EQ(Keys(built_ranges), Strings{"(b\"\")"});
+  InStore([&](RecordStore& store) {
+    ASSERT_TRUE(store.SetIndexState("customer_by_email", IndexState::kDisabled).ok());
+  });
+  EXPECT_EQ(Keys(built_ranges), Strings{});
+  EXPECT_EQ(IndexKeys("customer_by_email"), Strings{});
+  EXPECT_TRUE(HasErrorCode(RecordStore::Open(*NewContext(), kStore, metadata_)
+                               .value()
+                               ->ClearAndMarkIndexWriteOnly("nope"),
+                           ErrorCode::kNotFound));
+}
+
 TEST_F(RecordStoreTest, DisabledIndexesAreClearedAndNotMaintained) {
   InStore([&](RecordStore& store) { Save(store, "Order", kOrder); });
   InStore([&](RecordStore& store) {
@@ -598,12 +645,20 @@ TEST_F(RecordStoreTest, NewIndexesAreBuiltOnUpgrade) {
   ASSERT_TRUE(context->Commit().ok());
   EXPECT_EQ(IndexKeys("customer_by_name"), Strings{});
 
-  // Dropping it again clears what it had.
+  // Nothing is built yet: writers leave it to the online indexer, until a range is built.
   context = NewContext();
   store = OpenStore(*context, {}, &v4);
+  Save(*store, "Customer", R"pb(customer_id: 8 name: "Di")pb");
+  const std::string cy = Tuple::Of(1, 7).Pack();
+  ASSERT_TRUE(store->IndexBuiltRanges("customer_by_name")
+                  .InsertRange(context->txn(), cy, cy + "\xff")
+                  .ok());
   Save(*store, "Customer", R"pb(customer_id: 7 name: "Cy")pb");
   ASSERT_TRUE(context->Commit().ok());
   EXPECT_EQ(IndexKeys("customer_by_name"), Strings{"(\"Cy\", 1, 7)"});
+  EXPECT_EQ(Keys(Tuple::Of(6, "customer_by_name")).size(), 1u);
+
+  // Dropping it again clears what it had, built ranges included.
   next.set_version(5);
   next.mutable_indexes()->RemoveLast();
   auto* former = next.add_former_indexes();
@@ -616,6 +671,7 @@ TEST_F(RecordStoreTest, NewIndexesAreBuiltOnUpgrade) {
   ASSERT_TRUE(context->Commit().ok());
   EXPECT_EQ(IndexKeys("customer_by_name"), Strings{});
   EXPECT_EQ(Keys(Tuple::Of(5)), Strings{});
+  EXPECT_EQ(Keys(Tuple::Of(6)), Strings{});
 
   // A refused evolution names its rule.
   metadata::proto::RecordMetaData bad = ShopProtoWithChanges();
