@@ -6,7 +6,8 @@
 //             storage that rocksdb:// URLs open, built directly so that the benchmark can
 //             compact it before reading); each scan in a new transaction:
 //     recordstore   KeyValueCursor over the subspace: every row comes back as a KeyValueRow
-//                   (sharing its batch) with its continuation, in a CursorResult
+//                   (sharing its batch) in a CursorResult that can give its continuation
+//                   (built from the row only when asked for; this scan does not ask)
 //     engine        kv::RangeReader over the same byte range with the same batch sizes; rows
 //                   are read in place and freed a batch at a time (the baseline)
 //     engine_owned  the same batched Transaction::GetRange loop, but each row is moved out

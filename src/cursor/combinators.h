@@ -55,12 +55,6 @@ class StopLatch {
   std::optional<std::pair<NoNextReason, Continuation>> stop_;
 };
 
-// The reason and position of a result without an item.
-template <typename T>
-std::pair<NoNextReason, Continuation> StopOf(const CursorResult<T>& result) {
-  return {result.no_next_reason(), result.continuation()};
-}
-
 // An input of a multi-input combinator: the cursor, its buffered next item, and the position
 // after the last item the combinator consumed from it.
 template <typename T>
@@ -77,8 +71,8 @@ struct Input {
     if (done || head.has_value()) return std::optional<NoNextReason>();
     ASSIGN_OR_RETURN(CursorResult<T> result, cursor->Next());
     if (result.has_value()) {
-      head.emplace(std::move(result.value()));
-      head_continuation = std::move(result.continuation());
+      head.emplace(result.TakeValue());
+      head_continuation = std::move(result).continuation();
       return std::optional<NoNextReason>();
     }
     if (!IsOutOfBand(result.no_next_reason())) {
@@ -86,8 +80,9 @@ struct Input {
       consumed = Continuation::End();
       return std::optional<NoNextReason>();
     }
-    consumed = std::move(result.continuation());
-    return std::optional<NoNextReason>(result.no_next_reason());
+    NoNextReason reason = result.no_next_reason();
+    consumed = std::move(result).continuation();
+    return std::optional<NoNextReason>(reason);
   }
   // Consumes the buffered item.
   T Take() {
@@ -133,11 +128,11 @@ class MapCursor : public RecordCursor<U> {
   StatusOr<CursorResult<U>> Next() override {
     ASSIGN_OR_RETURN(CursorResult<T> result, input_->Next());
     if (!result.has_value()) {
-      return CursorResult<U>::WithoutValue(result.no_next_reason(),
-                                           std::move(result.continuation()));
+      NoNextReason reason = result.no_next_reason();
+      return CursorResult<U>::WithoutValue(reason, std::move(result).continuation());
     }
-    return CursorResult<U>::WithValue(fn_(std::move(result.value())),
-                                      std::move(result.continuation()));
+    U value = fn_(result.TakeValue());
+    return CursorResult<U>::WithValue(std::move(value), std::move(result).continuation());
   }
 
  private:
@@ -205,8 +200,9 @@ class LimitCursor : public RecordCursor<T> {
       return stop_.Stop(result.no_next_reason(), Wrap(result.continuation()));
     }
     --remaining_;
-    position_ = result.continuation();
-    return CursorResult<T>::WithValue(std::move(result.value()), Wrap(position_));
+    T value = result.TakeValue();
+    position_ = std::move(result).continuation();
+    return CursorResult<T>::WithValue(std::move(value), Wrap(position_));
   }
 
  private:
@@ -251,7 +247,8 @@ class SkipCursor : public RecordCursor<T> {
         return stop_.Stop(result.no_next_reason(), Wrap(result.continuation()));
       }
       if (to_skip_ == 0) {
-        return CursorResult<T>::WithValue(std::move(result.value()), Wrap(result.continuation()));
+        T value = result.TakeValue();
+        return CursorResult<T>::WithValue(std::move(value), Wrap(std::move(result).continuation()));
       }
       --to_skip_;
     }
@@ -401,11 +398,12 @@ class ConcatCursor : public RecordCursor<T> {
     while (index_ < inputs_.size()) {
       ASSIGN_OR_RETURN(CursorResult<T> result, current_->Next());
       if (result.has_value()) {
-        return CursorResult<T>::WithValue(std::move(result.value()),
-                                          Wrap(std::move(result.continuation())));
+        T value = result.TakeValue();
+        return CursorResult<T>::WithValue(std::move(value), Wrap(std::move(result).continuation()));
       }
       if (IsOutOfBand(result.no_next_reason())) {
-        return stop_.Stop(result.no_next_reason(), Wrap(std::move(result.continuation())));
+        NoNextReason reason = result.no_next_reason();
+        return stop_.Stop(reason, Wrap(std::move(result).continuation()));
       }
       if (++index_ < inputs_.size()) {
         ASSIGN_OR_RETURN(current_, inputs_[index_](Continuation::Start()));
@@ -462,14 +460,15 @@ class FlatMapCursor : public RecordCursor<U> {
           // back the item it belongs to, the start otherwise.
           return stop_.Stop(outer.no_next_reason(), Wrap(outer.continuation(), inner_start_));
         }
-        outer_after_ = std::move(outer.continuation());
         ASSIGN_OR_RETURN(inner_cursor_, inner_(outer.value(), inner_start_));
+        outer_after_ = std::move(outer).continuation();
         inner_start_ = Continuation::Start();
       }
       ASSIGN_OR_RETURN(CursorResult<U> result, inner_cursor_->Next());
       if (result.has_value()) {
-        return CursorResult<U>::WithValue(std::move(result.value()),
-                                          Wrap(outer_before_, result.continuation()));
+        U value = result.TakeValue();
+        return CursorResult<U>::WithValue(std::move(value),
+                                          Wrap(outer_before_, std::move(result).continuation()));
       }
       if (IsOutOfBand(result.no_next_reason())) {
         return stop_.Stop(result.no_next_reason(), Wrap(outer_before_, result.continuation()));

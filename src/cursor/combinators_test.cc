@@ -236,7 +236,7 @@ TEST_F(CombinatorTest, RefusesContinuationsWithTheWrongShape) {
   ASSERT_TRUE(union_cursor.ok());
   auto first = (*union_cursor)->Next();
   ASSERT_TRUE(first.ok() && first->has_value());
-  const Continuation& two_inputs = first->continuation();
+  Continuation two_inputs = first->continuation();
 
   auto three = UnionCursor<int64_t>::Create(
       {Ints(*txn, nullptr, kA), Ints(*txn, nullptr, kB), Ints(*txn, nullptr, kC)}, IntOrder,

@@ -11,6 +11,8 @@
 #ifndef RECORDSTORE_CURSOR_CURSOR_H_
 #define RECORDSTORE_CURSOR_CURSOR_H_
 
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -41,13 +43,28 @@ inline bool IsOutOfBand(NoNextReason reason) {
          reason == NoNextReason::kByteLimitReached;
 }
 
+// The continuation after an item as a function of the item: make(item, args[0], args[1]).
+// A cursor whose position is fixed by its last item (KeyValueCursor: by the item's key) gives
+// this instead of a Continuation, so that a Continuation is built only for the results whose
+// continuation is asked for, not for every item. `make` may depend on nothing but its
+// arguments: a result outlives the cursor that returned it.
+template <typename T>
+struct ContinuationOfItem {
+  Continuation (*make)(const T& item, uint64_t arg0, uint64_t arg1);
+  std::array<uint64_t, 2> args;
+};
+
 // One step of a cursor: an item and the continuation after it, or no item, the reason and the
-// continuation to resume from.
+// continuation to resume from. A result is a value: it stays valid, continuation included,
+// however far its cursor has moved on and after the cursor is gone.
 template <typename T>
 class CursorResult {
  public:
   static CursorResult WithValue(T value, Continuation continuation) {
     return CursorResult(std::move(value), std::move(continuation));
+  }
+  static CursorResult WithValue(T value, ContinuationOfItem<T> continuation) {
+    return CursorResult(std::move(value), continuation);
   }
   static CursorResult WithoutValue(NoNextReason reason, Continuation continuation) {
     return CursorResult(reason, std::move(continuation));
@@ -56,23 +73,46 @@ class CursorResult {
   bool has_value() const { return value_.has_value(); }
   // REQUIRES: has_value().
   const T& value() const { return *value_; }
-  T& value() { return *value_; }
+  // Moves the item out of the result (value() is then the moved-from item). The continuation
+  // stays available: when the cursor gave it as a function of the item, it is built first.
+  // REQUIRES: has_value().
+  T TakeValue() {
+    if (of_item_.make != nullptr) {
+      continuation_.emplace(BuildOfItem());
+      of_item_.make = nullptr;
+    }
+    return std::move(*value_);
+  }
   // REQUIRES: !has_value().
   NoNextReason no_next_reason() const { return reason_; }
   // After an item: resumes right after it. Without an item: resumes where the cursor stopped
-  // (Continuation::End() when the source is exhausted).
-  const Continuation& continuation() const { return continuation_; }
-  Continuation& continuation() { return continuation_; }
+  // (Continuation::End() when the source is exhausted). Built on each call when the cursor gave
+  // it as a function of the item; callers that need it more than once keep the copy.
+  Continuation continuation() const& {
+    return of_item_.make != nullptr ? BuildOfItem() : *continuation_;
+  }
+  // The same, moving a stored continuation out instead of copying it; the result's
+  // continuation is then unspecified.
+  Continuation continuation() && {
+    return of_item_.make != nullptr ? BuildOfItem() : std::move(*continuation_);
+  }
 
  private:
   CursorResult(T value, Continuation continuation)
       : value_(std::move(value)), continuation_(std::move(continuation)) {}
+  CursorResult(T value, ContinuationOfItem<T> of_item)
+      : value_(std::move(value)), of_item_(of_item) {}
   CursorResult(NoNextReason reason, Continuation continuation)
       : reason_(reason), continuation_(std::move(continuation)) {}
+  Continuation BuildOfItem() const {
+    return of_item_.make(*value_, of_item_.args[0], of_item_.args[1]);
+  }
 
   std::optional<T> value_;
   NoNextReason reason_ = NoNextReason::kSourceExhausted;
-  Continuation continuation_;
+  // Exactly one of the two is set: the continuation itself, or how to build it from value_.
+  std::optional<Continuation> continuation_;
+  ContinuationOfItem<T> of_item_ = {nullptr, {0, 0}};
 };
 
 template <typename T>

@@ -37,8 +37,8 @@ StatusOr<Drained<T>> Drain(RecordCursor<T>& cursor) {
       out.stop = result->continuation();
       return out;
     }
-    out.items.push_back(std::move(result->value()));
-    out.continuations.push_back(result->continuation());
+    out.items.push_back(result->TakeValue());
+    out.continuations.push_back(std::move(*result).continuation());
   }
 }
 

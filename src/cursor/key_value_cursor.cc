@@ -51,6 +51,18 @@ bool BeforeEnd(std::string_view key, const kv::RangeEndpoint& end) {
   return end.inclusive ? key <= end.key : key < end.key;
 }
 
+// The continuation after the full key `key`: the key without its `prefix_size`-byte subspace
+// prefix, and the range check.
+Continuation After(std::string_view key, size_t prefix_size, uint64_t check) {
+  return Continuation::At(CursorKind::kKeyValue, std::string(key.substr(prefix_size)), 0, check,
+                          {});
+}
+
+// The continuation of a returned row, built only when asked for (ContinuationOfItem).
+Continuation AfterRow(const KeyValueRow& row, uint64_t prefix_size, uint64_t check) {
+  return After(row.key(), prefix_size, check);
+}
+
 }  // namespace
 
 ResolvedKeyRange ResolveKeyRange(const Subspace& subspace, const KeyEndpoint& low,
@@ -99,15 +111,10 @@ KeyValueCursor::KeyValueCursor(kv::Transaction& txn, std::string prefix, Resolve
       options_(options),
       next_batch_rows_(std::max(1, options.batching.first_batch_rows)) {}
 
-Continuation KeyValueCursor::After(std::string_view key) const {
-  return Continuation::At(CursorKind::kKeyValue, std::string(key.substr(prefix_.size())), 0, check_,
-                          {});
-}
-
 Continuation KeyValueCursor::Position() const {
   // Position() is only asked for before a fetch, so the batch still holds the last row
   // returned.
-  return returned_ > 0 ? After((*batch_)[position_ - 1].key) : resumed_at_;
+  return returned_ > 0 ? After((*batch_)[position_ - 1].key, prefix_.size(), check_) : resumed_at_;
 }
 
 Status KeyValueCursor::FetchBatch() {
@@ -163,8 +170,8 @@ StatusOr<CursorResult<KeyValueRow>> KeyValueCursor::Next() {
   }
   ++returned_;
   ++scanned_;
-  Continuation after = After(row.key);
-  return Result::WithValue(KeyValueRow(batch_, position_++), std::move(after));
+  return Result::WithValue(KeyValueRow(batch_, position_++),
+                           ContinuationOfItem<KeyValueRow>{&AfterRow, {prefix_.size(), check_}});
 }
 
 }  // namespace recordstore::cursor

@@ -15,7 +15,9 @@
 // Continuation: the last key returned (relative to the prefix) and a fingerprint of the
 // resolved range and direction. Resuming continues strictly after that key (before it, in
 // reverse). A continuation of another cursor kind, of another range or direction, or whose key
-// lies outside the range is refused with invalid_continuation (8005).
+// lies outside the range is refused with invalid_continuation (8005). An item's continuation
+// is built from its row only when asked for (ContinuationOfItem, cursor.h), so a scan that
+// never asks builds none.
 //
 // Reads go through Transaction::GetRange in batches that grow from first_batch_rows to
 // max_batch_rows (as kv::RangeReader does), never asking for more rows than the row limit or
@@ -128,7 +130,6 @@ class KeyValueCursor : public RecordCursor<KeyValueRow> {
                  const KeyValueCursorOptions& options);
   // Reads the next batch into batch_; sets exhausted_ when the range has no more rows.
   Status FetchBatch();
-  Continuation After(std::string_view key) const;
   // Where the cursor is: after the last item returned, or where it was resumed.
   Continuation Position() const;
 

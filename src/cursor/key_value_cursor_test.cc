@@ -289,6 +289,40 @@ TEST_P(KeyValueCursorTest, ExhaustedCursorKeepsReportingExhaustion) {
   EXPECT_EQ(third->no_next_reason(), NoNextReason::kSourceExhausted);
 }
 
+// A result's continuation is built from its row when asked for: it must not depend on where
+// the cursor has moved since, on the cursor still existing, or on the row still being in the
+// result.
+TEST_P(KeyValueCursorTest, KeptResultsKeepTheirContinuation) {
+  auto drained = Scan(KeyEndpoint::Open(), KeyEndpoint::Open(), Continuation::Start(), {});
+  ASSERT_TRUE(drained.ok()) << drained.status();
+  ASSERT_GE(drained->continuations.size(), 3u);
+
+  std::vector<CursorResult<KeyValueRow>> kept;
+  {
+    auto txn = database_.db().CreateTransaction();
+    KeyValueCursorOptions options;
+    options.batching = {1, 2};  // Several batches, so that kept rows span batches.
+    auto cursor = KeyValueCursor::Create(*txn, kSpace, KeyEndpoint::Open(), KeyEndpoint::Open(),
+                                         Continuation::Start(), options);
+    ASSERT_TRUE(cursor.ok());
+    while (true) {
+      auto result = (*cursor)->Next();
+      ASSERT_TRUE(result.ok()) << result.status();
+      if (!result->has_value()) break;
+      kept.push_back(*std::move(result));
+    }
+  }
+  ASSERT_EQ(kept.size(), drained->continuations.size());
+  for (size_t i = 0; i < kept.size(); ++i) {
+    EXPECT_EQ(kept[i].continuation(), drained->continuations[i]) << i;
+    CursorResult<KeyValueRow> copy = kept[i];
+    KeyValueRow row = kept[i].TakeValue();
+    EXPECT_EQ(row.key(), drained->items[i].key());
+    EXPECT_EQ(kept[i].continuation(), drained->continuations[i]) << i;
+    EXPECT_EQ(std::move(copy).continuation(), drained->continuations[i]) << i;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, KeyValueCursorTest, testing::Values("memory", "rocksdb"));
 
 }  // namespace
