@@ -79,8 +79,8 @@ ResolvedKeyRange ResolveKeyRange(const Subspace& subspace, const KeyEndpoint& lo
                                  const KeyEndpoint& high);
 
 // One row returned by a KeyValueCursor. Rows share the batch the cursor read, which is freed
-// with its last row: handing a row out copies no bytes and frees nothing per row, which keeps
-// a cursor scan within a few percent of a raw batched range read. Holding a row keeps its
+// with its last row: handing a row out copies no bytes and frees nothing per row (the cost,
+// against a raw batched range read: docs/benchmarks.md, "cursor"). Holding a row keeps its
 // whole batch (up to max_batch_rows rows) in memory; copy what must outlive the scan
 // (ToKeyValue). Thread-safety: rows of one batch may be used and dropped on different threads.
 class KeyValueRow {
