@@ -27,10 +27,10 @@ Status RangeSet::WalkGaps(kv::Transaction& txn, std::string_view begin, std::str
   std::string covered(begin);
   // The last entry beginning at or before `begin` may reach into the range.
   auto [space_begin, space_end] = subspace_.Range();
-  ASSIGN_OR_RETURN(kv::RangeResult before,
-                   txn.GetRange(kv::RangeEndpoint::Inclusive(space_begin),
-                                kv::RangeEndpoint::Inclusive(EntryKey(begin)),
-                                {.limit = 1, .reverse = true}));
+  ASSIGN_OR_RETURN(
+      kv::RangeResult before,
+      txn.GetRange(kv::RangeEndpoint::Inclusive(space_begin),
+                   kv::RangeEndpoint::Inclusive(EntryKey(begin)), {.limit = 1, .reverse = true}));
   if (!before.rows.empty()) {
     ASSIGN_OR_RETURN(Range range, Decode(before.rows.front()));
     if (range.end > covered) covered = range.end;
@@ -53,8 +53,9 @@ Status RangeSet::WalkGaps(kv::Transaction& txn, std::string_view begin, std::str
 StatusOr<bool> RangeSet::InsertRange(kv::Transaction& txn, std::string_view begin,
                                      std::string_view end) const {
   if (begin >= end || end > kEnd) {
-    return MakeError(ErrorCode::kInvalidArgument, "range set insertion of an empty range or one "
-                                                  "past the end of the key space");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "range set insertion of an empty range or one "
+                     "past the end of the key space");
   }
   std::vector<Range> gaps;
   RETURN_IF_ERROR(WalkGaps(txn, begin, end, [&](const Range& gap) {
@@ -67,10 +68,9 @@ StatusOr<bool> RangeSet::InsertRange(kv::Transaction& txn, std::string_view begi
 
 StatusOr<bool> RangeSet::Contains(kv::Transaction& txn, std::string_view key) const {
   auto [space_begin, space_end] = subspace_.Range();
-  ASSIGN_OR_RETURN(kv::RangeResult before,
-                   txn.GetRange(kv::RangeEndpoint::Inclusive(space_begin),
-                                kv::RangeEndpoint::Inclusive(EntryKey(key)),
-                                {.limit = 1, .reverse = true}));
+  ASSIGN_OR_RETURN(kv::RangeResult before, txn.GetRange(kv::RangeEndpoint::Inclusive(space_begin),
+                                                        kv::RangeEndpoint::Inclusive(EntryKey(key)),
+                                                        {.limit = 1, .reverse = true}));
   if (before.rows.empty()) return false;
   ASSIGN_OR_RETURN(Range range, Decode(before.rows.front()));
   return key < range.end;
@@ -102,7 +102,8 @@ StatusOr<std::optional<RangeSet::Range>> RangeSet::FirstMissingRange(kv::Transac
 
 StatusOr<std::vector<RangeSet::Range>> RangeSet::Ranges(kv::Transaction& txn) const {
   auto [begin, end] = subspace_.Range();
-  kv::RangeReader reader(txn, kv::RangeEndpoint::Inclusive(begin), kv::RangeEndpoint::Exclusive(end));
+  kv::RangeReader reader(txn, kv::RangeEndpoint::Inclusive(begin),
+                         kv::RangeEndpoint::Exclusive(end));
   std::vector<Range> ranges;
   while (true) {
     ASSIGN_OR_RETURN(const kv::KeyValue* row, reader.Next());

@@ -61,9 +61,15 @@ TEST_F(RangeSetTest, InsertsFillOnlyGapsAndNeverMerge) {
 TEST_F(RangeSetTest, ContainsIsHalfOpen) {
   Insert("b", "d");
   Insert(std::string("x\x00", 2), "y");
-  for (auto [key, expected] : std::vector<std::pair<std::string, bool>>{
-           {"", false}, {"a", false}, {"b", true}, {"c\xff", true}, {"d", false},
-           {"x", false}, {std::string("x\x00", 2), true}, {"y", false}}) {
+  for (auto [key, expected] :
+       std::vector<std::pair<std::string, bool>>{{"", false},
+                                                 {"a", false},
+                                                 {"b", true},
+                                                 {"c\xff", true},
+                                                 {"d", false},
+                                                 {"x", false},
+                                                 {std::string("x\x00", 2), true},
+                                                 {"y", false}}) {
     EXPECT_EQ(Read([&](kv::Transaction& t) { return set_.Contains(t, key); }), expected) << key;
   }
 }
@@ -76,11 +82,9 @@ TEST_F(RangeSetTest, FirstMissingRangeStopsAtTheFirstGap) {
             (RangeSet::Range{"e", "g"}));
   EXPECT_EQ(Read([&](kv::Transaction& t) { return set_.FirstMissingRange(t, "f", "z"); }),
             (RangeSet::Range{"f", "g"}));
-  EXPECT_EQ(Read([&](kv::Transaction& t) { return set_.FirstMissingRange(t, "g"); }),
-            std::nullopt);
+  EXPECT_EQ(Read([&](kv::Transaction& t) { return set_.FirstMissingRange(t, "g"); }), std::nullopt);
   Insert("e", "g");
-  EXPECT_EQ(Read([&](kv::Transaction& t) { return set_.FirstMissingRange(t, ""); }),
-            std::nullopt);
+  EXPECT_EQ(Read([&](kv::Transaction& t) { return set_.FirstMissingRange(t, ""); }), std::nullopt);
   auto txn = db_->CreateTransaction();
   set_.Clear(*txn);
   EXPECT_EQ(*set_.FirstMissingRange(*txn, ""), (RangeSet::Range{"", "\xff"}));
