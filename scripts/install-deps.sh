@@ -19,6 +19,7 @@ packages=(
   protobuf-compiler-grpc # grpc_cpp_plugin: generates the etcd v3 API stubs
   etcd-server            # etcd binary: the etcd backend's tests and benchmark run local clusters
   etcd-client            # etcdctl: operating etcd clusters (backups, health; docs/operations.md)
+  libsqlite3-dev         # baseline of recordstore_bench store
 )
 # `make fuzz` needs clang's libFuzzer runtime: ./scripts/install-deps.sh fuzz
 if [[ "${1:-}" == "fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi
