@@ -74,8 +74,8 @@ inline Status InStore(kv::Database& db, const metadata::RecordMetaData& metadata
 
 // An Order of customer 7 with a note that marks its plaintext.
 inline std::string OrderText(int64_t order_id, const std::string& note) {
-  return "order_id: " + std::to_string(order_id) + " customer_id: 7 total: " +
-         std::to_string(order_id * 10) + " note: \"" + note + "\"";
+  return "order_id: " + std::to_string(order_id) +
+         " customer_id: 7 total: " + std::to_string(order_id * 10) + " note: \"" + note + "\"";
 }
 
 // Saves Order `order_id` with `note`; returns its primary key.

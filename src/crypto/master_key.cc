@@ -111,8 +111,8 @@ Status WriteMasterKeyFile(const std::string& path, const MasterKey& key) {
   }
   if (::fsync(fd.get()) != 0) {
     ::unlink(path.c_str());
-    return MakeError(ErrorCode::kIoError, "cannot sync master key file " + path + ": " +
-                                              ErrnoText());
+    return MakeError(ErrorCode::kIoError,
+                     "cannot sync master key file " + path + ": " + ErrnoText());
   }
   return absl::OkStatus();
 }
@@ -142,8 +142,8 @@ StatusOr<MasterKey> LoadMasterKeyFile(const std::string& path,
   }
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) {
-    return MakeError(ErrorCode::kIoError, "cannot stat master key file " + path + ": " +
-                                              ErrnoText());
+    return MakeError(ErrorCode::kIoError,
+                     "cannot stat master key file " + path + ": " + ErrnoText());
   }
   if (!S_ISREG(info.st_mode)) {
     return MakeError(ErrorCode::kPermissionDenied,

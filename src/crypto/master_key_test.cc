@@ -118,7 +118,8 @@ std::array<uint8_t, kMasterKeySize> CountingBytes() {
 TEST(MasterKeyText, HexAndBase64GiveTheSameKey) {
   StatusOr<MasterKey> hex =
       ParseMasterKeyText("000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F");
-  StatusOr<MasterKey> base64 = ParseMasterKeyText("  AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n");
+  StatusOr<MasterKey> base64 =
+      ParseMasterKeyText("  AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n");
   ASSERT_TRUE(hex.ok()) << hex.status();
   ASSERT_TRUE(base64.ok()) << base64.status();
   EXPECT_EQ(hex->bytes(), CountingBytes());
@@ -129,8 +130,8 @@ TEST(MasterKeyText, HexAndBase64GiveTheSameKey) {
 TEST(MasterKeyText, OtherFormatsAreRefusedWithoutEchoingTheText) {
   for (const char* text : {
            "",
-           "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1",    // 63 digits
-           "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g",   // not hex
+           "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1",   // 63 digits
+           "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g",  // not hex
            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==",  // base64 of 31 bytes
            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",   // unpadded
            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd*h8=",  // not base64

@@ -61,8 +61,7 @@ StatusOr<std::optional<uint32_t>> SealingKeyId(std::string_view stored) {
   size_t pos = 2;
   if ((flags & kCompressionMask) != 0) {  // skip the uncompressed-size varint
     int length = 0;
-    while (pos < stored.size() && (static_cast<uint8_t>(stored[pos]) & 0x80) != 0 &&
-           length < 10) {
+    while (pos < stored.size() && (static_cast<uint8_t>(stored[pos]) & 0x80) != 0 && length < 10) {
       ++pos;
       ++length;
     }

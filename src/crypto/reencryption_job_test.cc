@@ -58,22 +58,22 @@ class ReencryptionJobTest : public ::testing::Test {
   // Every record as (serialized message, version) by primary key, read through the store.
   std::map<Tuple, std::pair<std::string, std::string>> ReadAll() {
     std::map<Tuple, std::pair<std::string, std::string>> all;
-    Status status = InStore(
-        *db_, *metadata_, testing_util::EncryptedOptions(provider_),
-        [&](store::RecordStore& store) -> Status {
-          all.clear();
-          ASSIGN_OR_RETURN(auto scan, store.ScanRecords(index::TupleRange::All(),
-                                                          cursor::Continuation::Start()));
-          while (true) {
-            ASSIGN_OR_RETURN(auto result, scan->Next());
-            if (!result.has_value()) break;
-            const store::StoredRecord& record = result.value();
-            all[record.primary_key] = {
-                record.message->SerializeAsString(),
-                record.version.has_value() ? record.version->ToBytes() : "none"};
-          }
-          return absl::OkStatus();
-        });
+    Status status =
+        InStore(*db_, *metadata_, testing_util::EncryptedOptions(provider_),
+                [&](store::RecordStore& store) -> Status {
+                  all.clear();
+                  ASSIGN_OR_RETURN(auto scan, store.ScanRecords(index::TupleRange::All(),
+                                                                cursor::Continuation::Start()));
+                  while (true) {
+                    ASSIGN_OR_RETURN(auto result, scan->Next());
+                    if (!result.has_value()) break;
+                    const store::StoredRecord& record = result.value();
+                    all[record.primary_key] = {
+                        record.message->SerializeAsString(),
+                        record.version.has_value() ? record.version->ToBytes() : "none"};
+                  }
+                  return absl::OkStatus();
+                });
     EXPECT_TRUE(status.ok()) << status;
     return all;
   }
@@ -101,8 +101,8 @@ class ReencryptionJobTest : public ::testing::Test {
     ReencryptionOptions options;
     options.records_per_batch = records_per_batch;
     return std::make_unique<ReencryptionJob>(
-        *db_, StoreSpace(), ReencryptionJob::ProgressSpace(*keys_, "acme", StoreSpace()),
-        provider_, options);
+        *db_, StoreSpace(), ReencryptionJob::ProgressSpace(*keys_, "acme", StoreSpace()), provider_,
+        options);
   }
 
   std::unique_ptr<kv::Database> db_;
@@ -210,7 +210,8 @@ TEST_F(ReencryptionJobTest, RewritesRecordsSplitOverSeveralChunks) {
                                     txn.Get(RecordsSpace().Sub(big_pk).Pack(Tuple::Of(1))));
                    first_chunk = value.value_or("");
                    return absl::OkStatus();
-                 }).ok());
+                 })
+                  .ok());
   EXPECT_EQ(*SealingKeyId(first_chunk), std::optional<uint32_t>(2));
 }
 
@@ -233,7 +234,8 @@ TEST_F(ReencryptionJobTest, UndecodableRecordStopsTheJobWithDataLoss) {
                    tampered.back() ^= 1;
                    txn.Set(key, tampered);
                    return absl::OkStatus();
-                 }).ok());
+                 })
+                  .ok());
   StatusOr<ReencryptionProgress> progress = NewJob(10)->Run();
   EXPECT_TRUE(HasErrorCode(progress.status(), ErrorCode::kDataCorruption)) << progress.status();
   // The failed batch committed nothing.

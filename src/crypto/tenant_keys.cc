@@ -37,13 +37,12 @@ std::optional<std::string> GcmSeal(const std::array<uint8_t, kMasterKeySize>& ke
   auto* dst = reinterpret_cast<unsigned char*>(out.data());
   int len = 0;
   int total = 0;
-  bool ok = ctx != nullptr &&
-            EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), Bytes(nonce)) ==
-                1 &&
-            EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) ==
-                1 &&
-            EVP_EncryptUpdate(ctx.get(), dst, &len, Bytes(plaintext),
-                              static_cast<int>(plaintext.size())) == 1;
+  bool ok =
+      ctx != nullptr &&
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), Bytes(nonce)) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), dst, &len, Bytes(plaintext),
+                        static_cast<int>(plaintext.size())) == 1;
   total = len;
   ok = ok && EVP_EncryptFinal_ex(ctx.get(), dst + total, &len) == 1;
   total += len;
@@ -63,14 +62,13 @@ std::optional<std::string> GcmOpen(const std::array<uint8_t, kMasterKeySize>& ke
   std::string out(ciphertext.size(), '\0');
   auto* dst = reinterpret_cast<unsigned char*>(out.data());
   int len = 0;
-  bool ok = ctx != nullptr &&
-            EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), Bytes(nonce)) ==
-                1 &&
-            EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) ==
-                1 &&
-            EVP_DecryptUpdate(ctx.get(), dst, &len, Bytes(ciphertext),
-                              static_cast<int>(ciphertext.size())) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag.data()) == 1;
+  bool ok =
+      ctx != nullptr &&
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), Bytes(nonce)) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), dst, &len, Bytes(ciphertext),
+                        static_cast<int>(ciphertext.size())) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag.data()) == 1;
   int final_len = 0;
   ok = ok && EVP_DecryptFinal_ex(ctx.get(), dst + len, &final_len) == 1;
   if (!ok) {
@@ -81,8 +79,7 @@ std::optional<std::string> GcmOpen(const std::array<uint8_t, kMasterKeySize>& ke
 }
 
 std::string WrapAad(const std::string& tenant, uint32_t id, const std::string& master_key_id) {
-  return Tuple::Of("recordstore data key", kWrapFormat, tenant, int64_t{id}, master_key_id)
-      .Pack();
+  return Tuple::Of("recordstore data key", kWrapFormat, tenant, int64_t{id}, master_key_id).Pack();
 }
 
 int64_t NowMicros() {
@@ -176,9 +173,8 @@ StatusOr<DataKey> TenantKeyStore::Unwrap(const std::string& tenant, uint32_t id,
                          "): start it with that master key, or list it as a previous master "
                          "key while rotating");
   }
-  std::optional<std::string> plain = GcmOpen(master->bytes(), fields.nonce,
-                                             WrapAad(tenant, id, fields.master_key_id),
-                                             fields.sealed);
+  std::optional<std::string> plain = GcmOpen(
+      master->bytes(), fields.nonce, WrapAad(tenant, id, fields.master_key_id), fields.sealed);
   if (!plain.has_value() || plain->size() != 32) {
     return MakeError(ErrorCode::kDataCorruption,
                      "wrapped " + KeyName(tenant, id) +
@@ -292,10 +288,9 @@ StatusOr<int64_t> TenantKeyStore::RewrapDataKeys(kv::Database& db, int batch_siz
     bool done = false;
     RETURN_IF_ERROR(db.Run([&](kv::Transaction& txn) -> Status {
       batch_rewrapped = 0;
-      ASSIGN_OR_RETURN(kv::RangeResult rows,
-                       txn.GetRange(kv::RangeEndpoint::Inclusive(resume),
-                                    kv::RangeEndpoint::Exclusive(end),
-                                    {.limit = std::max(1, batch_size)}));
+      ASSIGN_OR_RETURN(kv::RangeResult rows, txn.GetRange(kv::RangeEndpoint::Inclusive(resume),
+                                                          kv::RangeEndpoint::Exclusive(end),
+                                                          {.limit = std::max(1, batch_size)}));
       for (const kv::KeyValue& row : rows.rows) {
         std::optional<std::pair<std::string, uint32_t>> id = KeyRowId(space_, row.key);
         if (!id.has_value()) continue;  // "current" ids, re-encryption progress
@@ -348,8 +343,8 @@ StatusOr<std::shared_ptr<TenantKeyProvider>> TenantKeyProvider::Open(
       ASSIGN_OR_RETURN(loaded[info.id], store.LoadKey(txn, provider->tenant_, info.id));
     }
     if (!loaded.contains(current)) {
-      return MakeError(ErrorCode::kDataCorruption, "the current data key of tenant \"" +
-                                                       provider->tenant_ + "\" is missing");
+      return MakeError(ErrorCode::kDataCorruption,
+                       "the current data key of tenant \"" + provider->tenant_ + "\" is missing");
     }
     return absl::OkStatus();
   }));

@@ -101,8 +101,7 @@ class TenantKeyStore {
  private:
   Subspace TenantSpace(const std::string& tenant) const { return space_.Sub(Tuple::Of(tenant)); }
   StatusOr<std::string> Wrap(const std::string& tenant, uint32_t id, const DataKey& key) const;
-  StatusOr<DataKey> Unwrap(const std::string& tenant, uint32_t id,
-                           std::string_view wrapped) const;
+  StatusOr<DataKey> Unwrap(const std::string& tenant, uint32_t id, std::string_view wrapped) const;
   StatusOr<WrappedKeyInfo> ParseInfo(uint32_t id, std::string_view wrapped) const;
 
   Subspace space_;

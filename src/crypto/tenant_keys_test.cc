@@ -84,8 +84,7 @@ TEST_F(TenantKeysTest, WrapUnwrapRoundTrip) {
   EXPECT_EQ(again->bytes, first->bytes);
   // The key material is not stored in the clear.
   std::string wrapped = Get(WrappedKeyKey("acme", 1));
-  EXPECT_EQ(wrapped.find(std::string(first->bytes.begin(), first->bytes.end())),
-            std::string::npos);
+  EXPECT_EQ(wrapped.find(std::string(first->bytes.begin(), first->bytes.end())), std::string::npos);
   // EnsureTenantKey is idempotent.
   Run([&](kv::Transaction& txn) -> Status {
     ASSIGN_OR_RETURN(id, keys->EnsureTenantKey(txn, "acme"));
@@ -145,8 +144,8 @@ TEST_F(TenantKeysTest, TamperedWrappedKeyIsDataCorruption) {
   Tuple tuple = *Tuple::Unpack(original);
   std::string nonce = tuple[2].get_if<ByteString>()->data;
   nonce[0] ^= 0x80;
-  Put(WrappedKeyKey("acme", 1), Tuple::Of(tuple[0], tuple[1], ByteString{nonce}, tuple[3],
-                                          tuple[4]).Pack());
+  Put(WrappedKeyKey("acme", 1),
+      Tuple::Of(tuple[0], tuple[1], ByteString{nonce}, tuple[3], tuple[4]).Pack());
   EXPECT_TRUE(HasErrorCode(Load(*keys, "acme", 1).status(), ErrorCode::kDataCorruption));
   // Garbage that is not a wrapped key record.
   Put(WrappedKeyKey("acme", 1), "garbage");
@@ -333,8 +332,8 @@ TEST_F(EncryptedStoreTest, TamperedCiphertextIsDataLoss) {
     tampered[index] ^= 0x01;
     Put(RecordsSpace().Sub(pk).Pack(Tuple::Of(0)), tampered);
     auto loaded = LoadOrder(pk);
-    EXPECT_TRUE(HasErrorCode(loaded.status(), ErrorCode::kDataCorruption)) << index
-                                                                           << loaded.status();
+    EXPECT_TRUE(HasErrorCode(loaded.status(), ErrorCode::kDataCorruption))
+        << index << loaded.status();
     EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss) << index;
   }
   // A key id edited to one the tenant does not have is looked up before authentication:
@@ -394,8 +393,8 @@ TEST(SealingKeyId, ReadsTheHeaderOfEveryFormat) {
   EXPECT_TRUE(HasErrorCode(SealingKeyId("\x02\x00").status(), ErrorCode::kDataCorruption));
   EXPECT_TRUE(HasErrorCode(SealingKeyId(std::string("\x01\x04\x00", 3)).status(),
                            ErrorCode::kDataCorruption));
-  EXPECT_TRUE(HasErrorCode(SealingKeyId(std::string("\x01\x08", 2)).status(),
-                           ErrorCode::kDataCorruption));
+  EXPECT_TRUE(
+      HasErrorCode(SealingKeyId(std::string("\x01\x08", 2)).status(), ErrorCode::kDataCorruption));
 }
 
 }  // namespace
