@@ -108,10 +108,6 @@ class ReencryptionJob {
   StatusOr<ReencryptionProgress> ReadProgress();
 
  private:
-  struct State {
-    ReencryptionProgress progress;
-    std::string resume_key;
-  };
   StatusOr<bool> TryBatch();
 
   kv::Database& db_;
