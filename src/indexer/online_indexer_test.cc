@@ -195,6 +195,9 @@ TEST_F(OnlineIndexerTest, ThrottlesToTheRecordRate) {
   // A clock that only moves when the indexer sleeps: the sleeps are exactly the throttle's.
   auto now = std::chrono::steady_clock::time_point();
   std::vector<std::chrono::nanoseconds> sleeps;
+  // What progress() showed at each sleep: after each batch.
+  std::vector<IndexBuildProgress> seen;
+  OnlineIndexer* running = nullptr;
   OnlineIndexerOptions options;
   options.initial_records_per_transaction = 32;
   options.max_records_per_transaction = 32;
@@ -202,15 +205,27 @@ TEST_F(OnlineIndexerTest, ThrottlesToTheRecordRate) {
   options.clock = [&] { return now; };
   options.sleep = [&](std::chrono::nanoseconds delay) {
     sleeps.push_back(delay);
+    seen.push_back(running->progress());
     now += delay;
   };
   OnlineIndexer indexer(*db_, StoreSpace(), *v4_, "total_by_customer", options);
+  running = &indexer;
   StatusOr<IndexBuildResult> result = indexer.BuildIndex();
   ASSERT_TRUE(result.ok()) << result.status();
   // Four full batches, and a fifth that finds the rest of the key space empty.
   EXPECT_EQ(result->transactions, 5);
   EXPECT_EQ(sleeps, std::vector<std::chrono::nanoseconds>(4, std::chrono::milliseconds(250)));
   EXPECT_EQ(indexer.progress().records_per_second, 128);  // 128 records in one (fake) second
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0].phase, IndexBuildProgress::Phase::kBuilding);
+  EXPECT_EQ(seen[0].estimated_total, 128);
+  EXPECT_EQ(seen[0].records_scanned, 32);
+  EXPECT_EQ(seen[0].eta_seconds, -1);  // no time has passed: no rate yet
+  // 64 records in 0.25 s: 256 a second, 64 to go.
+  EXPECT_EQ(seen[1].records_scanned, 64);
+  EXPECT_EQ(seen[1].records_per_second, 256);
+  EXPECT_EQ(seen[1].eta_seconds, 0.25);
+  EXPECT_EQ(seen[1].transactions_committed, 2);
   EXPECT_EQ(Aggregate("total_by_customer", 3), "(106)");  // orders 3 and 103
 }
 
