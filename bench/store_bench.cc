@@ -986,7 +986,21 @@ Result WithParams(Result r, const StoreParams& p) {
   return r;
 }
 
+constexpr const char* kStoreFlags[] = {"records", "batch",    "loads",   "scans",
+                                       "rounds",  "data-dir", "systems", "schema-dir"};
+
 int RunStore(const Options& options, Reporter& reporter) {
+  // A full run takes many minutes: --help, or a mistyped flag, must not start one.
+  for (const auto& [flag, value] : options.flags) {
+    if (std::find(std::begin(kStoreFlags), std::end(kStoreFlags), flag) == std::end(kStoreFlags)) {
+      std::fprintf(stderr,
+                   "usage: recordstore_bench store [--format=json] [--records=1000000] "
+                   "[--batch=100] [--loads=200000] [--scans=5000] [--rounds=10] "
+                   "[--data-dir=<temp dir>] [--systems=recordstore,sqlite,rocksdb] "
+                   "[--schema-dir=src/metadata/testdata/shop]\n");
+      return flag == "help" ? 0 : 2;
+    }
+  }
   StoreParams p;
   p.records = options.GetInt("records", 1'000'000);
   p.batch = static_cast<int>(options.GetInt("batch", 100));
