@@ -1,10 +1,21 @@
 #include <CLI/CLI.hpp>
 
+#include "cli/cli_util.h"
+#include "cli/client.h"
 #include "cli/demo.h"
+#ifdef RS_HAVE_SERVE
+#include "cli/serve.h"
+#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"recordstore: a multi-tenant structured record store"};
   app.require_subcommand(1);
+
+  // First, so that the global flags (--server, --tenant, ...) may follow any subcommand.
+  recordstore::cli::AddClientCommands(app);
+#ifdef RS_HAVE_SERVE
+  recordstore::cli::AddServeCommand(app);
+#endif
 
   std::string data_dir = "data";
   int threads = 4;
@@ -20,7 +31,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    // A command failed and has said why; its exit code is documented (cli_util.h).
+    return e.get_exit_code();
+  } catch (const CLI::ParseError& e) {
+    // Usage errors all exit 1 (CLI11's own codes vary by error kind); --help exits 0.
+    int code = app.exit(e);
+    return code == 0 ? 0 : recordstore::cli::kExitUsage;
+  }
   if (demo->parsed()) return recordstore::cli::RunDemo(data_dir, threads, transfers);
   return 0;
 }
