@@ -1,5 +1,6 @@
 #include "cursor/split_helper.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -29,6 +30,33 @@ Status Corrupt(const Tuple& primary_key, std::string_view why) {
                    "record " + primary_key.ToString() + ": " + std::string(why));
 }
 
+// Clears what `previous` occupies under `record` and the new record (of `new_chunks` chunks,
+// 0 for unsplit, -1 for none) will not overwrite; everything under `record` when `previous`
+// is unknown.
+void ClearPrevious(RecordContext& context, const Subspace& record, const SplitShape* previous,
+                   int new_chunks, bool new_has_version) {
+  kv::Transaction& txn = context.txn();
+  if (previous == nullptr) {
+    auto [begin, end] = record.Range();
+    txn.ClearRange(begin, end);
+    context.ClearPendingVersions(begin, end);
+    return;
+  }
+  if (!previous->exists) return;
+  if (previous->chunks == 0) {
+    if (new_chunks != 0) txn.Clear(SuffixKey(record, kUnsplitSuffix));
+  } else {
+    for (int chunk = std::max(new_chunks, 0) + 1; chunk <= previous->chunks; ++chunk) {
+      txn.Clear(SuffixKey(record, chunk));
+    }
+  }
+  if (previous->has_version && !new_has_version) {
+    std::string key = SuffixKey(record, kVersionSuffix);
+    txn.Clear(key);
+    context.ClearPendingVersions(key, key + std::string(1, '\0'));
+  }
+}
+
 }  // namespace
 
 int64_t SplitSaveSize(const Subspace& records, const Tuple& primary_key, size_t value_size,
@@ -52,7 +80,8 @@ int64_t SplitSaveSize(const Subspace& records, const Tuple& primary_key, size_t 
 }
 
 Status SaveSplit(RecordContext& context, const Subspace& records, const Tuple& primary_key,
-                 std::string_view value, const std::optional<RecordVersion>& version) {
+                 std::string_view value, const std::optional<RecordVersion>& version,
+                 const SplitShape* previous) {
   kv::Transaction& txn = context.txn();
   int64_t needed = SplitSaveSize(records, primary_key, value.size(), version);
   int64_t used = txn.GetApproximateSize();
@@ -69,10 +98,8 @@ Status SaveSplit(RecordContext& context, const Subspace& records, const Tuple& p
   }
 
   Subspace record = records.Sub(primary_key);
-  auto [begin, end] = record.Range();
-  txn.ClearRange(begin, end);
-  context.ClearPendingVersions(begin, end);
   size_t chunks = ChunkCount(value.size());
+  ClearPrevious(context, record, previous, static_cast<int>(chunks), version.has_value());
   if (chunks == 0) {
     txn.Set(SuffixKey(record, kUnsplitSuffix), value);
   }
@@ -160,10 +187,14 @@ StatusOr<std::optional<SplitRecord>> LoadSplit(RecordContext& context, const Sub
   return AssembleSplit(records, primary_key, rows, pending);
 }
 
-void DeleteSplit(RecordContext& context, const Subspace& records, const Tuple& primary_key) {
-  auto [begin, end] = records.Sub(primary_key).Range();
-  context.txn().ClearRange(begin, end);
-  context.ClearPendingVersions(begin, end);
+void DeleteSplit(RecordContext& context, const Subspace& records, const Tuple& primary_key,
+                 const SplitShape* previous) {
+  ClearPrevious(context, records.Sub(primary_key), previous, -1, false);
+}
+
+SplitShape ShapeOf(const std::optional<SplitRecord>& record) {
+  if (!record.has_value()) return SplitShape{};
+  return SplitShape{true, record->chunks, record->version.has_value()};
 }
 
 }  // namespace recordstore::cursor

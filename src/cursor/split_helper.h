@@ -47,14 +47,28 @@ struct SplitRecord {
 int64_t SplitSaveSize(const Subspace& records, const Tuple& primary_key, size_t value_size,
                       const std::optional<RecordVersion>& version);
 
+// The keys a stored record occupies, as LoadSplit found them in the current transaction.
+// Given to SaveSplit and DeleteSplit, it lets them clear exactly those keys one by one instead
+// of clearing the record's whole range: RocksDB keeps a range clear as a range tombstone that
+// every later read of the memtable must fragment, which costs more than the write itself.
+struct SplitShape {
+  bool exists = false;
+  int chunks = 0;  // 0: unsplit under (pk..., 0)
+  bool has_version = false;
+};
+SplitShape ShapeOf(const std::optional<SplitRecord>& record);
+
 // Replaces record `primary_key` with `value` and `version` (none: no version key). Clears
-// every key the old record had, so no stale chunk or version survives. An incomplete version
-// is left with the context, which writes it with SET_VERSIONSTAMPED_VALUE at commit
-// (RecordContext::AddPendingVersion); LoadSplit takes it from there until then. Fails with transaction_too_large (2101), writing nothing, when the
+// every key the old record had, so no stale chunk or version survives: those `previous`
+// names when given (it must be the shape LoadSplit returned in this transaction), else the
+// record's whole range. An incomplete version is left with the context, which writes it with
+// SET_VERSIONSTAMPED_VALUE at commit (RecordContext::AddPendingVersion); LoadSplit takes it
+// from there until then. Fails with transaction_too_large (2101), writing nothing, when the
 // transaction's size plus SplitSaveSize would exceed kTransactionSizeLimit: a 10,000,000-byte
 // value (100 chunks) does not fit, since keys count too.
 Status SaveSplit(RecordContext& context, const Subspace& records, const Tuple& primary_key,
-                 std::string_view value, const std::optional<RecordVersion>& version);
+                 std::string_view value, const std::optional<RecordVersion>& version,
+                 const SplitShape* previous = nullptr);
 
 // The record `primary_key` (value reassembled from its chunks, and its version), or nullopt
 // when it does not exist. Before commit, an incomplete version saved in this context is
@@ -78,8 +92,9 @@ StatusOr<std::optional<SplitRecord>> AssembleSplit(const Subspace& records,
                                                    const RecordVersion* pending_version);
 
 // Deletes record `primary_key` (all its chunks and its version); a missing record is not an
-// error.
-void DeleteSplit(RecordContext& context, const Subspace& records, const Tuple& primary_key);
+// error. `previous` as for SaveSplit.
+void DeleteSplit(RecordContext& context, const Subspace& records, const Tuple& primary_key,
+                 const SplitShape* previous = nullptr);
 
 }  // namespace recordstore::cursor
 

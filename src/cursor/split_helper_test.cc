@@ -151,6 +151,48 @@ TEST_P(SplitHelperTest, OverwritesLeaveNoStaleChunks) {
   EXPECT_EQ(Raw(kNeighbour), (RawKeys{{1, 100'000}, {2, 50'000}}));
 }
 
+// Saves and deletes told the previous shape clear exactly its keys.
+TEST_P(SplitHelperTest, SavesAndDeletesByShapeLeaveNoStaleKeys) {
+  auto save_known = [&](const Tuple& pk, const std::string& value,
+                        const std::optional<RecordVersion>& version) {
+    RecordContext context = NewContext();
+    auto previous = LoadSplit(context, kRecords, pk);
+    ASSERT_TRUE(previous.ok()) << previous.status();
+    SplitShape shape = ShapeOf(*previous);
+    ASSERT_TRUE(SaveSplit(context, kRecords, pk, value, version, &shape).ok());
+    ASSERT_TRUE(context.Commit().ok());
+  };
+  const RecordVersion version = *RecordVersion::Complete(std::string(10, '\x02'), 7);
+  ASSERT_TRUE(Save(kNeighbour, Value(150'000)).ok());
+  save_known(kPk, Value(250'000), version);
+  EXPECT_EQ(Raw(kPk), (RawKeys{{-1, 13}, {1, 100'000}, {2, 100'000}, {3, 50'000}}));
+  save_known(kPk, Value(120'000), std::nullopt);
+  EXPECT_EQ(Raw(kPk), (RawKeys{{1, 100'000}, {2, 20'000}}));
+  save_known(kPk, Value(5), version);
+  EXPECT_EQ(Raw(kPk), (RawKeys{{-1, 13}, {0, 5}}));
+  save_known(kPk, Value(300'000), std::nullopt);
+  EXPECT_EQ(Raw(kPk), (RawKeys{{1, 100'000}, {2, 100'000}, {3, 100'000}}));
+  save_known(kPk, Value(7), std::nullopt);
+  EXPECT_EQ(Raw(kPk), (RawKeys{{0, 7}}));
+  {
+    // Saved twice in one transaction with an incomplete version, then deleted.
+    RecordContext context = NewContext();
+    SplitShape shape = ShapeOf(*LoadSplit(context, kRecords, kPk));
+    auto incomplete = context.NewIncompleteVersion();
+    ASSERT_TRUE(SaveSplit(context, kRecords, kPk, Value(9), *incomplete, &shape).ok());
+    shape = ShapeOf(*LoadSplit(context, kRecords, kPk));
+    EXPECT_TRUE(shape.has_version);
+    DeleteSplit(context, kRecords, kPk, &shape);
+    EXPECT_FALSE(LoadSplit(context, kRecords, kPk)->has_value());
+    ASSERT_TRUE(context.Commit().ok());
+  }
+  EXPECT_TRUE(Raw(kPk).empty());
+  EXPECT_EQ(Raw(kNeighbour), (RawKeys{{1, 100'000}, {2, 50'000}}));
+  // A new record over nothing clears nothing.
+  save_known(Tuple::Of("pk", 3), Value(10), std::nullopt);
+  EXPECT_EQ(Raw(Tuple::Of("pk", 3)), (RawKeys{{0, 10}}));
+}
+
 TEST_P(SplitHelperTest, DeleteRemovesChunksAndVersion) {
   ASSERT_TRUE(Save(kNeighbour, Value(10)).ok());
   ASSERT_TRUE(Save(kPk, Value(250'000), *RecordVersion::Complete(std::string(10, '\x01'), 3)).ok());
