@@ -567,6 +567,7 @@ StatusOr<std::optional<StoredRecord>> RecordStore::LoadRecord(const Tuple& prima
   ASSIGN_OR_RETURN(StoredRecord record,
                    Decode(primary_key, split->value, records_.Pack(primary_key)));
   record.version = split->version;
+  record.shape = cursor::ShapeOf(split);
   return std::optional<StoredRecord>(std::move(record));
 }
 
@@ -675,7 +676,9 @@ StatusOr<SavedRecord> RecordStore::SaveRecord(const google::protobuf::Message& r
                                                                             : nullptr,
         &new_indexed));
   }
-  RETURN_IF_ERROR(cursor::SaveSplit(context_, records_, saved.primary_key, stored, saved.version));
+  const cursor::SplitShape previous = old.has_value() ? old->shape : cursor::SplitShape{};
+  RETURN_IF_ERROR(
+      cursor::SaveSplit(context_, records_, saved.primary_key, stored, saved.version, &previous));
   if (Status updated = UpdateIndexes(old_pointer, &new_indexed); !updated.ok()) {
     context_.FailCommit(updated);
     return updated;
@@ -686,7 +689,7 @@ StatusOr<SavedRecord> RecordStore::SaveRecord(const google::protobuf::Message& r
 Status RecordStore::DeleteLoaded(const StoredRecord& record) {
   IndexedRecord old_indexed{record.type, record.message.get(), record.primary_key,
                             record.version};
-  cursor::DeleteSplit(context_, records_, record.primary_key);
+  cursor::DeleteSplit(context_, records_, record.primary_key, &record.shape);
   if (Status updated = UpdateIndexes(&old_indexed, nullptr); !updated.ok()) {
     context_.FailCommit(updated);
     return updated;
@@ -750,6 +753,7 @@ StatusOr<cursor::CursorPtr<StoredRecord>> RecordStore::ScanRecordEndpoints(
     ASSIGN_OR_RETURN(StoredRecord record,
                      Decode(primary_key, split.value, records_.Pack(primary_key)));
     record.version = split.version;
+    record.shape = cursor::SplitShape{true, split.chunks, split.version.has_value()};
     return record;
   };
   return cursor::CursorPtr<StoredRecord>(std::make_unique<RecordScanCursor>(

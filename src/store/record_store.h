@@ -55,6 +55,7 @@
 #include "cursor/cursor.h"
 #include "cursor/record_context.h"
 #include "cursor/record_version.h"
+#include "cursor/split_helper.h"
 #include "google/protobuf/message.h"
 #include "index/index_maintainer.h"
 #include "metadata/record_metadata.h"
@@ -105,6 +106,9 @@ struct StoredRecord {
   // Complete for committed records; incomplete for one saved earlier in this transaction;
   // nullopt when the store keeps no versions.
   std::optional<cursor::RecordVersion> version;
+  // The keys the record occupied when it was read: replacing or deleting it in the same
+  // transaction clears exactly those (cursor/split_helper.h, SplitShape).
+  cursor::SplitShape shape;
 };
 
 // What SaveRecord did.
