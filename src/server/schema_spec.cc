@@ -117,6 +117,22 @@ StatusOr<SchemaChange> BuildSchemaChange(const v1::SchemaSpec& spec,
     metadata::proto::Index index;
     index.set_name(spec_index.name());
     const std::string type = spec_index.type().empty() ? "value" : spec_index.type();
+    // The types the server has maintainers for (metadata also knows rank and text, which
+    // would only fail later, as unimplemented, when the store opens).
+    static const std::set<std::string, std::less<>> kServedTypes = {
+        std::string(metadata::index_types::kValue),
+        std::string(metadata::index_types::kVersion),
+        std::string(metadata::index_types::kCount),
+        std::string(metadata::index_types::kCountUpdates),
+        std::string(metadata::index_types::kCountNotNull),
+        std::string(metadata::index_types::kSum),
+        std::string(metadata::index_types::kMinEver),
+        std::string(metadata::index_types::kMaxEver)};
+    if (!kServedTypes.contains(type)) {
+      return Invalid("index " + spec_index.name() + " has type \"" + type +
+                     "\"; the types are value, version, count, count_updates, "
+                     "count_not_null, sum, min_ever, max_ever");
+    }
     index.set_type(type);
     std::vector<std::string> fields(spec_index.fields().begin(), spec_index.fields().end());
     ASSIGN_OR_RETURN(std::unique_ptr<metadata::KeyExpression> root, ExpressionOfPaths(fields));

@@ -67,6 +67,21 @@ Status NeedSchema(const ResolvedSpace& space) {
                        " has no schema yet; set one with Schema.UpdateSchema first");
 }
 
+// The evolution report as the API's error: each broken rule by its name
+// ("field_type_changed: field Order.total (5) changed type ..."), so that a client can tell
+// which rule it broke without parsing prose.
+Status EvolutionError(const metadata::EvolutionReport& report) {
+  if (report.ok()) return absl::OkStatus();
+  std::vector<std::string> parts;
+  for (const metadata::EvolutionViolation& violation : report.violations) {
+    parts.push_back(std::string(metadata::EvolutionRuleName(violation.rule)) + ": " +
+                    violation.message);
+  }
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "the schema change is not a safe evolution of the current schema: " +
+                       absl::StrJoin(parts, "; "));
+}
+
 StatusOr<const metadata::RecordType*> FindType(const metadata::RecordMetaData& metadata,
                                                const std::string& name) {
   const metadata::RecordType* type = metadata.FindRecordType(name);
@@ -76,6 +91,16 @@ StatusOr<const metadata::RecordType*> FindType(const metadata::RecordMetaData& m
   return MakeError(ErrorCode::kInvalidArgument, "no record type \"" + name +
                                                     "\" in the schema; it has " +
                                                     absl::StrJoin(names, ", "));
+}
+
+// `error` of the batch's record `index`, saying which one; the error number (payload) stays,
+// so a retryable error is still retried.
+Status NameRecord(const Status& error, size_t index) {
+  Status named(error.code(),
+               "record " + std::to_string(index) + ": " + std::string(error.message()));
+  error.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
+  return named;
 }
 
 // The server's primary keys: the record type key, then the client's columns.
@@ -163,8 +188,8 @@ class SchemaService final : public v1::Schema::Service {
       ASSIGN_OR_RETURN(metadata::RecordMetaData metadata,
                        metadata::RecordMetaData::Build(change.metadata));
       if (resolved.schema != nullptr) {
-        RETURN_IF_ERROR(
-            metadata::ValidateEvolution(*resolved.schema->metadata, metadata).ToStatus());
+        RETURN_IF_ERROR(EvolutionError(
+            metadata::ValidateEvolution(*resolved.schema->metadata, metadata)));
       }
       *response->mutable_changed_indexes() = {change.changed_indexes.begin(),
                                               change.changed_indexes.end()};
@@ -357,16 +382,17 @@ class RecordsService final : public v1::Records::Service {
           ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store,
                            OpenStore(state_, context, space));
           for (size_t i = 0; i < records.size(); ++i) {
-            const v1::Record& record = *records[i];
-            ASSIGN_OR_RETURN(const metadata::RecordType* type,
-                             FindType(*space.schema->metadata, record.record_type()));
-            ASSIGN_OR_RETURN(std::unique_ptr<google::protobuf::Message> message,
-                             ParseRecord(*space.schema->metadata, *type, record));
-            StatusOr<store::SavedRecord> one = store->SaveRecord(*message, ModeOf(mode));
+            StatusOr<store::SavedRecord> one = [&]() -> StatusOr<store::SavedRecord> {
+              const v1::Record& record = *records[i];
+              ASSIGN_OR_RETURN(const metadata::RecordType* type,
+                               FindType(*space.schema->metadata, record.record_type()));
+              ASSIGN_OR_RETURN(std::unique_ptr<google::protobuf::Message> message,
+                               ParseRecord(*space.schema->metadata, *type, record));
+              return store->SaveRecord(*message, ModeOf(mode));
+            }();
             if (!one.ok()) {
               if (records.size() == 1) return one.status();
-              return Status(one.status().code(), "record " + std::to_string(i) + ": " +
-                                                     std::string(one.status().message()));
+              return NameRecord(one.status(), i);
             }
             saved.push_back(*std::move(one));
           }
@@ -559,16 +585,26 @@ class QueryService final : public v1::Query::Service {
       message.set_plan(plan->Explain());
       int64_t returned = 0;
       while (true) {
-        if (request->row_limit() > 0 && returned == request->row_limit()) {
+        ASSIGN_OR_RETURN(cursor::CursorResult<store::StoredRecord> result, results->Next());
+        if (request->row_limit() > 0 && returned == request->row_limit() &&
+            result.has_value()) {
+          // The result one past this call's limit was only a look ahead: resume at the last
+          // one returned. (Looking ahead lets the last call of a query say that nothing is
+          // left, instead of sending the client back for an empty page.)
           message.set_reason(v1::RETURN_LIMIT_REACHED);
           message.set_continuation(continuation.ToBytes());
           break;
         }
-        ASSIGN_OR_RETURN(cursor::CursorResult<store::StoredRecord> result, results->Next());
         if (!result.has_value()) {
           message.set_reason(ReasonOf(result.no_next_reason()));
           cursor::Continuation end = result.continuation();
-          if (!end.is_end()) message.set_continuation(end.ToBytes());
+          // The cursor's return limit is the query's own LIMIT (this call's row_limit is
+          // counted above): every result was returned, and a continuation would only
+          // return nothing again, forever, to a client that follows continuations.
+          if (!end.is_end() &&
+              result.no_next_reason() != cursor::NoNextReason::kReturnLimitReached) {
+            message.set_continuation(end.ToBytes());
+          }
           break;
         }
         ASSIGN_OR_RETURN(*message.add_records(), ToApiRecord(result.value(), request->json()));
@@ -599,7 +635,11 @@ class QueryService final : public v1::Query::Service {
                                                request->space().record_space()));
       ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store,
                        OpenStore(state_, context, space));
+      // The same properties as Execute plans with, so the plan shown is the plan run.
       statement.properties.allow_in_memory_sort = request->allow_in_memory_sort();
+      if (statement.properties.allow_in_memory_sort && statement.properties.row_limit == 0) {
+        statement.properties.row_limit = request->row_limit();
+      }
       ASSIGN_OR_RETURN(query::PlanPtr plan,
                        query::PlanQuery(*store, statement.query, statement.properties));
       response->set_plan(plan->Explain());
