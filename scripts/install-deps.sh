@@ -13,13 +13,16 @@ packages=(
   libprotoc-dev          # parsing .proto schema text at run time (src/metadata)
   libssl-dev             # Ed25519 / ECDSA P-256 signatures, AES-256-GCM
   libre2-dev             # Biscuit regex expressions
-  nlohmann-json3-dev     # reading JSON test vectors (tuple conformance)
+  nlohmann-json3-dev     # reading JSON test vectors (tuple conformance); the CLI's JSON input
   libzstd-dev liblz4-dev # record compression (src/store)
   libgrpc++-dev          # gRPC client of the etcd backend (src/kv/etcd)
   protobuf-compiler-grpc # grpc_cpp_plugin: generates the etcd v3 API stubs
   etcd-server            # etcd binary: the etcd backend's tests and benchmark run local clusters
   etcd-client            # etcdctl: operating etcd clusters (backups, health; docs/operations.md)
   libsqlite3-dev         # baseline of recordstore_bench store
+  python3-grpcio         # the Python client test (tests/python) drives the server's gRPC API
+  python3-protobuf       # its messages; stubs come from protoc + grpc_python_plugin
+  libcpp-httplib-dev     # the server's HTTP side: /healthz and /metrics (src/server)
 )
 # `make fuzz` needs clang's libFuzzer runtime: ./scripts/install-deps.sh fuzz
 if [[ "${1:-}" == "fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi

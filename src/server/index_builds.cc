@@ -16,14 +16,17 @@ void IndexBuilds::Start(const std::string& space, const Subspace& store,
   if (slot != nullptr && slot->thread.joinable()) slot->thread.join();
   auto build = std::make_unique<Build>();
   build->metadata = std::move(metadata);
-  indexer::OnlineIndexerOptions indexer_options;
+  indexer::OnlineIndexerOptions indexer_options = options_;
   indexer_options.store_options = options;
-  build->indexer = std::make_unique<indexer::OnlineIndexer>(db_, store, *build->metadata, index,
-                                                            indexer_options);
+  build->indexer = std::make_unique<indexer::OnlineIndexer>(stoppable_, store, *build->metadata,
+                                                            index, indexer_options);
   Build* raw = build.get();
   build->thread = std::thread([this, raw, space, index] {
     StatusOr<indexer::IndexBuildResult> result = raw->indexer->BuildIndex();
-    if (!result.ok()) {
+    if (!result.ok() && stoppable_.stopped()) {
+      std::cerr << "recordstore: building index " << index << " of " << space
+                << " paused by shutdown; it resumes on the next start\n";
+    } else if (!result.ok()) {
       std::cerr << "recordstore: building index " << index << " of " << space
                 << " failed: " << result.status().message() << "\n";
     } else if (!result->readable) {
@@ -57,6 +60,7 @@ void IndexBuilds::Shutdown() {
   {
     absl::MutexLock lock(&mutex_);
     shut_down_ = true;
+    stoppable_.Stop();
     for (auto& [key, build] : builds_) {
       if (build->thread.joinable()) threads.push_back(std::move(build->thread));
     }

@@ -9,6 +9,7 @@
 #ifndef RECORDSTORE_SERVER_INDEX_BUILDS_H_
 #define RECORDSTORE_SERVER_INDEX_BUILDS_H_
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,8 +28,11 @@ namespace recordstore::server {
 
 class IndexBuilds {
  public:
-  explicit IndexBuilds(kv::Database& db) : db_(db) {}
-  // Waits for running builds (Shutdown).
+  // `options` are the indexers' (throttle, batch sizes); their store_options are replaced by
+  // Start's.
+  explicit IndexBuilds(kv::Database& db, indexer::OnlineIndexerOptions options = {})
+      : db_(db), options_(std::move(options)) {}
+  // Stops running builds (Shutdown).
   ~IndexBuilds();
 
   // Starts building `index` of the store in `store` (the record space named `space`) unless
@@ -42,7 +46,8 @@ class IndexBuilds {
   // Every build this process ran, keyed by (space, index).
   std::vector<std::pair<std::pair<std::string, std::string>, indexer::IndexBuildProgress>> All()
       const;
-  // Starts no more builds and waits for the running ones.
+  // Starts no more builds and stops the running ones at their next batch (a batch in flight
+  // commits or not, as any transaction): what they built stays, and a later Start resumes.
   void Shutdown();
 
  private:
@@ -53,7 +58,28 @@ class IndexBuilds {
     bool running = true;
   };
 
+  // The builds' view of the database: after Shutdown every new transaction is cancelled, so a
+  // build stops at its next batch with transaction_cancelled instead of running to the end.
+  class StoppableDatabase final : public kv::Database {
+   public:
+    explicit StoppableDatabase(kv::Database& base) : base_(base) {}
+    std::unique_ptr<kv::Transaction> CreateTransaction(
+        const kv::TransactionOptions& options) override {
+      std::unique_ptr<kv::Transaction> txn = base_.CreateTransaction(options);
+      if (stopped_.load()) txn->Cancel();
+      return txn;
+    }
+    void Stop() { stopped_.store(true); }
+    bool stopped() const { return stopped_.load(); }
+
+   private:
+    kv::Database& base_;
+    std::atomic<bool> stopped_{false};
+  };
+
   kv::Database& db_;
+  StoppableDatabase stoppable_{db_};
+  const indexer::OnlineIndexerOptions options_;
   mutable absl::Mutex mutex_;
   bool shut_down_ ABSL_GUARDED_BY(mutex_) = false;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<Build>> builds_

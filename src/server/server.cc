@@ -1,14 +1,89 @@
 #include "server/server.h"
 
+#include <httplib.h>
+
+#include <charconv>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/resource_quota.h"
 
 namespace recordstore::server {
+namespace {
+
+Status Invalid(const std::string& message) {
+  return MakeError(ErrorCode::kInvalidArgument, message);
+}
+
+StatusOr<std::string> ReadFile(const std::string& what, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Invalid("cannot read the " + what + " file " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Sum of the file sizes under `directory`: a directory walk of RocksDB's few dozen files.
+std::optional<int64_t> DirectoryBytes(const std::string& directory) {
+  std::error_code error;
+  int64_t total = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(directory, error);
+       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    std::error_code size_error;
+    if (it->is_regular_file(size_error)) {
+      const uintmax_t size = it->file_size(size_error);
+      if (!size_error) total += static_cast<int64_t>(size);
+    }
+  }
+  if (error) return std::nullopt;
+  return total;
+}
+
+}  // namespace
+
+StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Invalid("address \"" + address + "\" is not host:port");
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port_text = address.substr(colon + 1);
+  int port = -1;
+  auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (error != std::errc() || end != port_text.data() + port_text.size() || port < 0 ||
+      port > 65535) {
+    return Invalid("address \"" + address + "\" has no port from 0 to 65535");
+  }
+  return std::make_pair(host, port);
+}
 
 StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  if (options.worker_threads != 0 && options.worker_threads < 2) {
+    return Invalid("worker threads must be 0 (gRPC's default) or at least 2");
+  }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return Invalid("TLS needs both a certificate file and a key file");
+  }
+  RETURN_IF_ERROR(SplitHostPort(options.listen).status());
   std::unique_ptr<Server> server(new Server());
+  server->options_ = options;
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!options.tls_cert_file.empty()) {
+    ASSIGN_OR_RETURN(std::string cert, ReadFile("TLS certificate", options.tls_cert_file));
+    ASSIGN_OR_RETURN(std::string key, ReadFile("TLS key", options.tls_key_file));
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({key, cert});
+    credentials = grpc::SslServerCredentials(ssl);
+    server->tls_ = true;
+  }
+
   std::string url = options.kv_url;
   if (url.empty()) {
     std::error_code error;
@@ -19,42 +94,150 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
     }
     url = "rocksdb://" + std::filesystem::absolute(options.data_dir).string() + "/kv";
   }
+  if (url.starts_with("rocksdb://")) server->kv_directory_ = url.substr(strlen("rocksdb://"));
   ASSIGN_OR_RETURN(server->db_, kv::Database::Open(url));
   server->catalog_ = std::make_unique<Catalog>(*server->db_);
-  server->builds_ = std::make_unique<IndexBuilds>(*server->db_);
+  indexer::OnlineIndexerOptions build_options;
+  build_options.max_records_per_second = options.index_build_records_per_second;
+  if (options.index_build_records_per_second > 0) {
+    // About a second of work per batch, so the throttle paces batches evenly and a shutdown
+    // stops the build within a batch.
+    const auto per_batch = static_cast<int64_t>(
+        std::clamp(options.index_build_records_per_second, 1.0,
+                   static_cast<double>(build_options.max_records_per_transaction)));
+    build_options.initial_records_per_transaction = per_batch;
+    build_options.max_records_per_transaction = per_batch;
+  }
+  server->builds_ = std::make_unique<IndexBuilds>(*server->db_, build_options);
   server->state_.db = server->db_.get();
   server->state_.catalog = server->catalog_.get();
   server->state_.builds = server->builds_.get();
-  server->state_.store_options = [](const std::string&) -> StatusOr<store::RecordStoreOptions> {
-    return store::RecordStoreOptions();
+  server->state_.observer = &server->metrics_;
+  server->state_.query_batch = std::max(1, options.query_batch);
+  server->state_.query_time_limit = options.query_time_limit;
+  const int64_t inline_limit = options.inline_index_build_limit;
+  server->state_.store_options =
+      [inline_limit](const std::string&) -> StatusOr<store::RecordStoreOptions> {
+    store::RecordStoreOptions store_options;
+    store_options.inline_build_record_limit = inline_limit;
+    return store_options;
   };
   server->services_ = MakeServices(server->state_);
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->grpc_port_);
+  // gRPC sets SO_REUSEPORT by default: a second server on a taken port would start and share
+  // its connections instead of failing.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddListeningPort(options.listen, credentials, &server->grpc_port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
+  if (options.worker_threads > 0) {
+    grpc::ResourceQuota quota("recordstore");
+    quota.SetMaxThreads(options.worker_threads);
+    builder.SetResourceQuota(quota);
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                                std::max(1, options.worker_threads / 2));
+  }
   for (const auto& service : server->services_) builder.RegisterService(service.get());
   server->grpc_ = builder.BuildAndStart();
   if (server->grpc_ == nullptr || server->grpc_port_ == 0) {
     return Status(absl::StatusCode::kUnavailable,
                   "cannot listen on " + options.listen + " (in use, or not a local address)");
   }
+  if (!options.http_listen.empty()) RETURN_IF_ERROR(server->StartHttp(options.http_listen));
   return server;
+}
+
+Status Server::StartHttp(const std::string& address) {
+  ASSIGN_OR_RETURN(auto host_port, SplitHostPort(address));
+  http_ = std::make_unique<httplib::Server>();
+  // Scrapes and probes are few; the default pool would start a thread per core.
+  http_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // httplib's default adds SO_REUSEPORT, which would let a second server share the port.
+  http_->set_socket_options([](socket_t socket) {
+    int yes = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& response) {
+    Status health = CheckHealth();
+    if (health.ok()) {
+      response.set_content("ok\n", "text/plain");
+    } else {
+      response.status = 503;
+      response.set_content(std::string(health.message()) + "\n", "text/plain");
+    }
+  });
+  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+    response.set_content(RenderMetrics(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  if (host_port.second == 0) {
+    http_port_ = http_->bind_to_any_port(host_port.first);
+  } else if (http_->bind_to_port(host_port.first, host_port.second)) {
+    http_port_ = host_port.second;
+  }
+  if (http_port_ <= 0) {
+    http_port_ = 0;
+    return Status(absl::StatusCode::kUnavailable,
+                  "cannot listen on " + address + " (in use, or not a local address)");
+  }
+  http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+  // stop() only reaches a server that is already running.
+  while (!http_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return absl::OkStatus();
+}
+
+Status Server::CheckHealth() const {
+  kv::TransactionOptions options;
+  options.timeout = std::chrono::seconds(2);
+  std::unique_ptr<kv::Transaction> txn = db_->CreateTransaction(options);
+  return txn->Get("\x01recordstore-healthz", /*snapshot=*/true).status();
+}
+
+std::string Server::RenderMetrics() const {
+  MetricsSnapshot snapshot;
+  for (const auto& [key, progress] : builds_->All()) {
+    snapshot.index_builds.push_back(
+        {key.first, key.second, progress.records_scanned, progress.estimated_total});
+  }
+  if (!kv_directory_.empty()) snapshot.kv_disk_bytes = DirectoryBytes(kv_directory_);
+  return metrics_.Render(snapshot);
 }
 
 Server::~Server() { Shutdown(); }
 
-void Server::Shutdown(std::chrono::milliseconds deadline) {
-  if (shut_down_) return;
-  shut_down_ = true;
-  if (grpc_ != nullptr) grpc_->Shutdown(std::chrono::system_clock::now() + deadline);
+void Server::Shutdown() {
+  {
+    absl::MutexLock lock(&shutdown_mutex_);
+    if (shutting_down_) {
+      shutdown_mutex_.Await(absl::Condition(&shut_down_));
+      return;
+    }
+    shutting_down_ = true;
+  }
+  // Blocks until every in-flight call has returned (those still running after the grace
+  // period are cancelled first); their transactions committed or did not.
+  if (grpc_ != nullptr) {
+    grpc_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
+    grpc_->Wait();
+  }
   if (builds_ != nullptr) builds_->Shutdown();
+  if (http_ != nullptr) {
+    http_->stop();
+    if (http_thread_.joinable()) http_thread_.join();
+  }
+  // Closing the engine flushes it and frees the data directory's lock.
+  state_.db = nullptr;
+  builds_.reset();
+  catalog_.reset();
+  db_.reset();
+  absl::MutexLock lock(&shutdown_mutex_);
+  shut_down_ = true;
 }
 
 void Server::Wait() {
-  if (grpc_ != nullptr) grpc_->Wait();
+  absl::MutexLock lock(&shutdown_mutex_);
+  shutdown_mutex_.Await(absl::Condition(&shut_down_));
 }
 
 }  // namespace recordstore::server

@@ -1,63 +1,124 @@
 // The Record-Store server: opens the KV store, serves the gRPC services (services.h) with
-// server reflection, and shuts down gracefully.
+// server reflection, answers HTTP /healthz and /metrics, and shuts down gracefully.
 //
 // Thread-safety: Start, Shutdown and Wait may be called from different threads.
 #ifndef RECORDSTORE_SERVER_SERVER_H_
 #define RECORDSTORE_SERVER_SERVER_H_
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "recordstore/kv.h"
 #include "recordstore/status.h"
 #include "server/catalog.h"
 #include "server/index_builds.h"
+#include "server/metrics.h"
 #include "server/services.h"
+
+namespace httplib {
+class Server;
+}
 
 namespace recordstore::server {
 
 struct ServerOptions {
   // host:port of the gRPC listener; port 0 picks a free port (grpc_port() tells which).
   std::string listen = "127.0.0.1:7878";
+  // host:port of the HTTP listener (/healthz, /metrics); port 0 picks a free port
+  // (http_port()); empty: no HTTP listener.
+  std::string http_listen = "127.0.0.1:7879";
   // The data directory of the embedded engine (created when missing).
   std::string data_dir = "data";
   // A KV URL (kv.h: rocksdb:///path, memory://, etcd://...); empty means
   // rocksdb://<data_dir>/kv.
   std::string kv_url;
-  // Largest request or response message.
+  // PEM files of the server's certificate chain and private key. Both empty: plaintext.
+  // Both set: TLS only (grpc::SslServerCredentials; clients are not asked for certificates).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Most threads gRPC may run requests on (a grpc::ResourceQuota); 0: gRPC's default (grows
+  // with the load). REQUIRES: 0 or at least 2 (one polls while another serves).
+  int worker_threads = 0;
+  // Largest request or response message; larger ones are refused with RESOURCE_EXHAUSTED.
   int max_message_bytes = 16 << 20;
+  // The time one Query.Execute call may run before it returns a continuation.
+  std::chrono::milliseconds query_time_limit{3000};
+  // Records per streamed Query.Execute response message.
+  int query_batch = 100;
+  // A schema change builds new indexes in its own transaction for record spaces of at most
+  // this many records, online in the background for larger ones.
+  int64_t inline_index_build_limit = 200;
+  // Records per second an online index build may scan (0: unthrottled), so that a build
+  // leaves room for the requests.
+  double index_build_records_per_second = 0;
+  // How long Shutdown lets in-flight requests run before cancelling them.
+  std::chrono::milliseconds shutdown_grace{10000};
 };
 
 class Server {
  public:
-  // Opens the KV store and starts listening. Errors: the KV's open errors; unavailable
-  // (absl kUnavailable) when the address cannot be bound.
+  // Opens the KV store and starts listening. Errors: invalid_argument for bad options (an
+  // unreadable TLS file, a malformed address); the KV's open errors; unavailable (absl
+  // kUnavailable) when an address cannot be bound.
   static StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
+  // Shutdown.
   ~Server();
 
   int grpc_port() const { return grpc_port_; }
+  // 0 without an HTTP listener.
+  int http_port() const { return http_port_; }
+  bool tls() const { return tls_; }
+  // REQUIRES: before Shutdown.
   kv::Database& db() { return *db_; }
   ServiceState& state() { return state_; }
+  Metrics& metrics() { return metrics_; }
 
-  // Stops accepting requests, lets in-flight ones finish (up to `deadline`), stops index
-  // builds (they resume on the next start) and closes the KV store.
-  void Shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(10));
-  // Blocks until Shutdown.
+  // The /metrics text now.
+  std::string RenderMetrics() const;
+  // OK when the KV store answers a read (what /healthz reports).
+  Status CheckHealth() const;
+
+  // Stops accepting requests, lets in-flight ones finish (cancelling those still running
+  // after options.shutdown_grace), stops index builds (they resume on the next start), stops
+  // the HTTP listener and closes the KV store: every acknowledged write is durable on disk and
+  // the data directory is free for the next process. Idempotent.
+  void Shutdown();
+  // Blocks until Shutdown has finished.
   void Wait();
 
  private:
   Server() = default;
+  Status StartHttp(const std::string& address);
 
+  ServerOptions options_;
   std::unique_ptr<kv::Database> db_;
+  // The RocksDB directory when the engine is local (its size is reported), else empty.
+  std::string kv_directory_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<IndexBuilds> builds_;
+  Metrics metrics_;
   ServiceState state_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> grpc_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread http_thread_;
   int grpc_port_ = 0;
-  bool shut_down_ = false;
+  int http_port_ = 0;
+  bool tls_ = false;
+
+  absl::Mutex shutdown_mutex_;
+  bool shutting_down_ ABSL_GUARDED_BY(shutdown_mutex_) = false;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mutex_) = false;
 };
+
+// Splits "host:port" (host may be "[v6]"); invalid_argument when malformed.
+StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& address);
 
 }  // namespace recordstore::server
 

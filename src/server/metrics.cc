@@ -1,0 +1,170 @@
+#include "server/metrics.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <tuple>
+
+namespace recordstore::server {
+
+std::string_view GrpcCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED: return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL: return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    default: return "UNKNOWN";
+  }
+}
+
+std::string FormatMetricValue(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  // As Prometheus' own Go client (strconv 'g', shortest): plain decimals from 1e-4 up to
+  // 1e21, so bucket bounds read "0.0001" rather than "1e-04"; exponents outside that.
+  char buffer[512];
+  const double magnitude = std::fabs(value);
+  const bool plain = magnitude == 0 || (magnitude >= 1e-4 && magnitude < 1e21);
+  auto [end, error] =
+      std::to_chars(buffer, buffer + sizeof(buffer), value,
+                    plain ? std::chars_format::fixed : std::chars_format::scientific);
+  return std::string(buffer, end);
+}
+
+std::string EscapeLabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void Metrics::OnRequest(std::string_view method, grpc::StatusCode code, double seconds) {
+  size_t bucket = 0;
+  while (bucket < kLatencyBuckets.size() && seconds > kLatencyBuckets[bucket]) ++bucket;
+  absl::MutexLock lock(&mutex_);
+  ++requests_[{std::string(method), std::string(GrpcCodeName(code))}];
+  Histogram& histogram = latencies_[std::string(method)];
+  if (bucket < kLatencyBuckets.size()) ++histogram.buckets[bucket];
+  ++histogram.count;
+  histogram.sum += seconds;
+}
+
+void Metrics::OnRetry(std::string_view method, const Status& error) {
+  std::optional<ErrorCode> code = GetErrorCode(error);
+  std::string name = code.has_value() ? std::string(ErrorName(*code)) : "unknown_error";
+  absl::MutexLock lock(&mutex_);
+  ++retries_[{std::string(method), std::move(name)}];
+}
+
+namespace {
+
+void Header(std::string& out, std::string_view name, std::string_view type,
+            std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+// name{k1="v1",k2="v2"} value
+void Sample(std::string& out, std::string_view name,
+            const std::vector<std::pair<std::string_view, std::string_view>>& labels,
+            double value) {
+  out.append(name);
+  if (!labels.empty()) {
+    out += '{';
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (i > 0) out += ',';
+      out.append(labels[i].first).append("=\"").append(EscapeLabelValue(labels[i].second));
+      out += '"';
+    }
+    out += '}';
+  }
+  out.append(" ").append(FormatMetricValue(value)).append("\n");
+}
+
+}  // namespace
+
+std::string Metrics::Render(const MetricsSnapshot& snapshot) const {
+  std::string out;
+  {
+    absl::MutexLock lock(&mutex_);
+    Header(out, "recordstore_requests_total", "counter",
+           "Finished gRPC requests by method and status code.");
+    for (const auto& [key, count] : requests_) {
+      Sample(out, "recordstore_requests_total", {{"method", key.first}, {"code", key.second}},
+             static_cast<double>(count));
+    }
+    Header(out, "recordstore_request_duration_seconds", "histogram",
+           "Time from receiving a gRPC request to its answer, by method.");
+    for (const auto& [method, histogram] : latencies_) {
+      int64_t cumulative = 0;
+      for (size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+        cumulative += histogram.buckets[i];
+        const std::string bound = FormatMetricValue(kLatencyBuckets[i]);
+        Sample(out, "recordstore_request_duration_seconds_bucket",
+               {{"method", method}, {"le", bound}}, static_cast<double>(cumulative));
+      }
+      Sample(out, "recordstore_request_duration_seconds_bucket",
+             {{"method", method}, {"le", "+Inf"}}, static_cast<double>(histogram.count));
+      Sample(out, "recordstore_request_duration_seconds_sum", {{"method", method}},
+             histogram.sum);
+      Sample(out, "recordstore_request_duration_seconds_count", {{"method", method}},
+             static_cast<double>(histogram.count));
+    }
+    Header(out, "recordstore_transaction_retries_total", "counter",
+           "Transactions retried (conflicts, too old) by method and error.");
+    for (const auto& [key, count] : retries_) {
+      Sample(out, "recordstore_transaction_retries_total",
+             {{"method", key.first}, {"error", key.second}}, static_cast<double>(count));
+    }
+  }
+  std::vector<const MetricsSnapshot::IndexBuild*> builds;
+  for (const MetricsSnapshot::IndexBuild& build : snapshot.index_builds) builds.push_back(&build);
+  std::sort(builds.begin(), builds.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->space, a->index) < std::tie(b->space, b->index);
+  });
+  Header(out, "recordstore_index_build_records_scanned", "gauge",
+         "Records scanned by the latest online build of an index in this process.");
+  for (const auto* build : builds) {
+    Sample(out, "recordstore_index_build_records_scanned",
+           {{"space", build->space}, {"index", build->index}},
+           static_cast<double>(build->records_scanned));
+  }
+  Header(out, "recordstore_index_build_records_estimated_total", "gauge",
+         "Records the build expects to scan (-1 until counted).");
+  for (const auto* build : builds) {
+    Sample(out, "recordstore_index_build_records_estimated_total",
+           {{"space", build->space}, {"index", build->index}},
+           static_cast<double>(build->estimated_total));
+  }
+  if (snapshot.kv_disk_bytes.has_value()) {
+    Header(out, "recordstore_kv_disk_bytes", "gauge",
+           "Bytes of the embedded KV engine's files in the data directory.");
+    Sample(out, "recordstore_kv_disk_bytes", {}, static_cast<double>(*snapshot.kv_disk_bytes));
+  }
+  return out;
+}
+
+}  // namespace recordstore::server

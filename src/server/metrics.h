@@ -1,0 +1,85 @@
+// The server's metrics, rendered in the Prometheus text exposition format (version 0.0.4) for
+// GET /metrics. No Prometheus client library is packaged in Debian 12, and the server needs
+// only counters, histograms and gauges, so this is a small registry of its own.
+//
+// Families (every name is documented in docs/operations.md, "Running the server"):
+//   recordstore_requests_total{method,code}                 counter, per finished RPC
+//   recordstore_request_duration_seconds{method}            histogram (kLatencyBuckets)
+//   recordstore_transaction_retries_total{method,error}     counter, per retried transaction
+//   recordstore_index_build_records_scanned{space,index}    gauge, per build of this process
+//   recordstore_index_build_records_estimated_total{space,index}  gauge (-1: not counted)
+//   recordstore_kv_disk_bytes                               gauge, when the engine is local
+//
+// Output is deterministic: families in the order above, series sorted by their labels.
+//
+// Thread-safety: thread-safe; the observer methods take one short lock.
+#ifndef RECORDSTORE_SERVER_METRICS_H_
+#define RECORDSTORE_SERVER_METRICS_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "server/services.h"
+
+namespace recordstore::server {
+
+// Upper bounds (seconds) of the latency histogram's buckets; +Inf follows.
+inline constexpr std::array<double, 14> kLatencyBuckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+    0.025,  0.05,    0.1,    0.25,  0.5,    1,     5};
+
+// What the server knows at render time besides the request counters.
+struct MetricsSnapshot {
+  struct IndexBuild {
+    std::string space;  // "tenant/space"
+    std::string index;
+    int64_t records_scanned = 0;
+    int64_t estimated_total = -1;
+  };
+  std::vector<IndexBuild> index_builds;
+  // Bytes of the KV engine's files; nullopt when the engine cannot tell cheaply.
+  std::optional<int64_t> kv_disk_bytes;
+};
+
+class Metrics final : public RequestObserver {
+ public:
+  void OnRequest(std::string_view method, grpc::StatusCode code, double seconds) override;
+  void OnRetry(std::string_view method, const Status& error) override;
+
+  // The exposition text of everything observed so far plus `snapshot`.
+  std::string Render(const MetricsSnapshot& snapshot) const;
+
+ private:
+  struct Histogram {
+    std::array<int64_t, kLatencyBuckets.size()> buckets{};  // not cumulative
+    int64_t count = 0;
+    double sum = 0;
+  };
+
+  mutable absl::Mutex mutex_;
+  // (method, code name) -> count.
+  std::map<std::pair<std::string, std::string>, int64_t> requests_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::string, Histogram> latencies_ ABSL_GUARDED_BY(mutex_);
+  // (method, error name) -> count.
+  std::map<std::pair<std::string, std::string>, int64_t> retries_ ABSL_GUARDED_BY(mutex_);
+};
+
+// "OK", "INVALID_ARGUMENT", ... (gRPC's canonical names).
+std::string_view GrpcCodeName(grpc::StatusCode code);
+
+// A number as Prometheus reads it: the shortest text that round-trips, "+Inf", "-Inf", "NaN".
+std::string FormatMetricValue(double value);
+
+// `value` with \, " and newline escaped, as label values require.
+std::string EscapeLabelValue(std::string_view value);
+
+}  // namespace recordstore::server
+
+#endif  // RECORDSTORE_SERVER_METRICS_H_

@@ -1,0 +1,145 @@
+#include "server/metrics.h"
+
+#include <gtest/gtest.h>
+
+namespace recordstore::server {
+namespace {
+
+TEST(MetricsTest, EmptyRegistryRendersHeadersOnly) {
+  Metrics metrics;
+  EXPECT_EQ(metrics.Render({}),
+            "# HELP recordstore_requests_total Finished gRPC requests by method and status code.\n"
+            "# TYPE recordstore_requests_total counter\n"
+            "# HELP recordstore_request_duration_seconds Time from receiving a gRPC request to "
+            "its answer, by method.\n"
+            "# TYPE recordstore_request_duration_seconds histogram\n"
+            "# HELP recordstore_transaction_retries_total Transactions retried (conflicts, too "
+            "old) by method and error.\n"
+            "# TYPE recordstore_transaction_retries_total counter\n"
+            "# HELP recordstore_index_build_records_scanned Records scanned by the latest online "
+            "build of an index in this process.\n"
+            "# TYPE recordstore_index_build_records_scanned gauge\n"
+            "# HELP recordstore_index_build_records_estimated_total Records the build expects to "
+            "scan (-1 until counted).\n"
+            "# TYPE recordstore_index_build_records_estimated_total gauge\n");
+}
+
+TEST(MetricsTest, RendersCountersHistogramsAndGaugesExactly) {
+  Metrics metrics;
+  // 2^-12 s falls in the 0.00025 bucket, 2 s in the 5 s bucket, 10 s only in +Inf.
+  metrics.OnRequest("Records.Put", grpc::StatusCode::OK, 0.000244140625);
+  metrics.OnRequest("Records.Put", grpc::StatusCode::INVALID_ARGUMENT, 2.0);
+  metrics.OnRequest("Admin.CreateTenant", grpc::StatusCode::OK, 10);
+  metrics.OnRetry("Records.Put", MakeError(ErrorCode::kNotCommitted));
+  metrics.OnRetry("Records.Put", MakeError(ErrorCode::kNotCommitted));
+  metrics.OnRetry("Records.Put", absl::AbortedError("not ours"));
+  MetricsSnapshot snapshot;
+  snapshot.index_builds.push_back({"t/b", "by_total", 500, 1000});
+  snapshot.index_builds.push_back({"t/a", "by_\"odd\"\\name\n", 7, -1});
+  snapshot.kv_disk_bytes = 123456789;
+
+  const std::string expected =
+      "# HELP recordstore_requests_total Finished gRPC requests by method and status code.\n"
+      "# TYPE recordstore_requests_total counter\n"
+      "recordstore_requests_total{method=\"Admin.CreateTenant\",code=\"OK\"} 1\n"
+      "recordstore_requests_total{method=\"Records.Put\",code=\"INVALID_ARGUMENT\"} 1\n"
+      "recordstore_requests_total{method=\"Records.Put\",code=\"OK\"} 1\n"
+      "# HELP recordstore_request_duration_seconds Time from receiving a gRPC request to its "
+      "answer, by method.\n"
+      "# TYPE recordstore_request_duration_seconds histogram\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"0.0001\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"0.00025\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"0.0005\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"0.001\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"0.0025\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"0.005\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"0.01\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"0.025\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"0.05\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"0.1\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"0.25\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"0.5\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"1\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"5\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Admin.CreateTenant\",le=\"+Inf\"} 1\n"
+      "recordstore_request_duration_seconds_sum{method=\"Admin.CreateTenant\"} 10\n"
+      "recordstore_request_duration_seconds_count{method=\"Admin.CreateTenant\"} 1\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"0.0001\"} 0\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"0.00025\"} 1\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"0.0005\"} 1\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"0.001\"} 1\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"0.0025\"} 1\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"0.005\"} 1\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"0.01\"} 1\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"0.025\"} 1\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"0.05\"} 1\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"0.1\"} 1\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"0.25\"} 1\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"0.5\"} 1\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"1\"} 1\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"5\"} 2\n"
+      "recordstore_request_duration_seconds_bucket{method=\"Records.Put\",le=\"+Inf\"} 2\n"
+      "recordstore_request_duration_seconds_sum{method=\"Records.Put\"} 2.000244140625\n"
+      "recordstore_request_duration_seconds_count{method=\"Records.Put\"} 2\n"
+      "# HELP recordstore_transaction_retries_total Transactions retried (conflicts, too old) "
+      "by method and error.\n"
+      "# TYPE recordstore_transaction_retries_total counter\n"
+      "recordstore_transaction_retries_total{method=\"Records.Put\",error=\"not_committed\"} 2\n"
+      "recordstore_transaction_retries_total{method=\"Records.Put\",error=\"unknown_error\"} 1\n"
+      "# HELP recordstore_index_build_records_scanned Records scanned by the latest online "
+      "build of an index in this process.\n"
+      "# TYPE recordstore_index_build_records_scanned gauge\n"
+      "recordstore_index_build_records_scanned{space=\"t/a\",index=\"by_\\\"odd\\\"\\\\name\\n\"} 7\n"
+      "recordstore_index_build_records_scanned{space=\"t/b\",index=\"by_total\"} 500\n"
+      "# HELP recordstore_index_build_records_estimated_total Records the build expects to "
+      "scan (-1 until counted).\n"
+      "# TYPE recordstore_index_build_records_estimated_total gauge\n"
+      "recordstore_index_build_records_estimated_total{space=\"t/a\",index=\"by_\\\"odd\\\"\\\\name\\n\"} -1\n"
+      "recordstore_index_build_records_estimated_total{space=\"t/b\",index=\"by_total\"} 1000\n"
+      "# HELP recordstore_kv_disk_bytes Bytes of the embedded KV engine's files in the data "
+      "directory.\n"
+      "# TYPE recordstore_kv_disk_bytes gauge\n"
+      "recordstore_kv_disk_bytes 123456789\n";
+  EXPECT_EQ(metrics.Render(snapshot), expected);
+}
+
+TEST(MetricsTest, BucketBoundsAreInclusive) {
+  Metrics metrics;
+  metrics.OnRequest("Query.Execute", grpc::StatusCode::OK, 0.001);
+  const std::string text = metrics.Render({});
+  EXPECT_NE(text.find("{method=\"Query.Execute\",le=\"0.0005\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("{method=\"Query.Execute\",le=\"0.001\"} 1\n"), std::string::npos);
+}
+
+TEST(MetricsTest, FormatsValuesAsPrometheusReadsThem) {
+  EXPECT_EQ(FormatMetricValue(0), "0");
+  EXPECT_EQ(FormatMetricValue(1e20), "100000000000000000000");
+  EXPECT_EQ(FormatMetricValue(1e21), "1e+21");
+  EXPECT_EQ(FormatMetricValue(0.0001), "0.0001");
+  EXPECT_EQ(FormatMetricValue(0.00001), "1e-05");
+  EXPECT_EQ(FormatMetricValue(10), "10");
+  EXPECT_EQ(FormatMetricValue(0.1), "0.1");
+  EXPECT_EQ(FormatMetricValue(-3), "-3");
+  EXPECT_EQ(FormatMetricValue(std::numeric_limits<double>::infinity()), "+Inf");
+  EXPECT_EQ(FormatMetricValue(-std::numeric_limits<double>::infinity()), "-Inf");
+  EXPECT_EQ(FormatMetricValue(std::nan("")), "NaN");
+  EXPECT_EQ(GrpcCodeName(grpc::StatusCode::RESOURCE_EXHAUSTED), "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(EscapeLabelValue("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+}
+
+TEST(MetricsTest, ConcurrentObserversLoseNoCounts) {
+  Metrics metrics;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) metrics.OnRequest("Records.Get", grpc::StatusCode::OK, 0);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_NE(metrics.Render({}).find(
+                "recordstore_requests_total{method=\"Records.Get\",code=\"OK\"} 4000\n"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace recordstore::server
