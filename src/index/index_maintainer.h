@@ -39,7 +39,8 @@ namespace recordstore::index {
 enum class IndexState : int64_t {
   // Maintained and complete: queries and scans may use it.
   kReadable = 0,
-  // Maintained on every write but not complete (being built): scans refuse it.
+  // Being built: maintained by writes to records in its built ranges only (the online
+  // indexer covers the rest; store/range_set.h), not complete: scans refuse it.
   kWriteOnly = 1,
   // Neither maintained nor readable; its data is cleared.
   kDisabled = 2,
