@@ -15,8 +15,13 @@ namespace {
 using index::IndexState;
 using store::RangeSet;
 
-// Under the store's (9, index) space.
+// Under the store's (9, index) space (the by-index mode key is store::kIndexBuildSourceKey).
 constexpr std::string_view kRecordsBuiltKey = "records_built";
+constexpr std::string_view kByIndexPositionKey = "by_index_position";
+
+std::string BuildKey(store::RecordStore& store, std::string_view index, std::string_view key) {
+  return store.IndexBuildSpace(index).Pack(Tuple::Of(std::string(key)));
+}
 
 std::string LittleEndian64(int64_t value) {
   std::string bytes(8, '\0');
@@ -266,6 +271,31 @@ StatusOr<IndexBuildResult> OnlineIndexer::BuildIndex() {
     result.readable = true;
     return result;
   }
+
+  std::string source;
+  if (options_.mode != IndexBuildMode::kRecordsScan) {
+    StatusOr<std::string> chosen = StartByIndexBuild();
+    if (!chosen.ok()) return fail(chosen.status());
+    source = *std::move(chosen);
+  }
+  if (!source.empty()) {
+    StatusOr<ByIndexBuildPlan> plan = ByIndexBuildPlan::Make(metadata_, index_name_, source);
+    if (!plan.ok()) return fail(plan.status());
+    UpdateProgress([&](IndexBuildProgress& p) { p.source_index = source; });
+    if (options_.count_records_first) {
+      StatusOr<int64_t> total = CountSourceEntries(*plan);
+      if (!total.ok()) return fail(total.status());
+      UpdateProgress([&](IndexBuildProgress& p) {
+        p.estimated_total = *total;
+        p.phase = IndexBuildProgress::Phase::kBuilding;
+      });
+    }
+    StatusOr<IndexBuildResult> result =
+        RunBatches([&](int64_t limit) { return RunIndexBatch(*plan, limit); });
+    if (result.ok()) result->source_index = source;
+    return result;
+  }
+
   if (options_.count_records_first) {
     StatusOr<int64_t> total = CountUnbuiltRecords();
     if (!total.ok()) return fail(total.status());
@@ -274,15 +304,27 @@ StatusOr<IndexBuildResult> OnlineIndexer::BuildIndex() {
       p.phase = IndexBuildProgress::Phase::kBuilding;
     });
   }
+  std::string from;
+  return RunBatches([&](int64_t limit) -> StatusOr<Batch> {
+    StatusOr<Batch> batch = RunBatch(from, limit);
+    if (batch.ok() && !batch->finished) from = batch->end;
+    return batch;
+  });
+}
 
+StatusOr<IndexBuildResult> OnlineIndexer::RunBatches(
+    const std::function<StatusOr<Batch>(int64_t)>& run_batch) {
+  auto fail = [&](Status status) -> Status {
+    UpdateProgress([](IndexBuildProgress& p) { p.phase = IndexBuildProgress::Phase::kFailed; });
+    return status;
+  };
   const auto start = options_.clock();
   int64_t batch_size = options_.initial_records_per_transaction;
   int64_t scanned = 0;
   int64_t committed = 0;
   int failures = 0;
-  std::string from;
   while (true) {
-    StatusOr<Batch> batch = RunBatch(from, batch_size);
+    StatusOr<Batch> batch = run_batch(batch_size);
     if (!batch.ok()) {
       const Status& error = batch.status();
       const bool shrink = ShrinksBatch(error);
@@ -298,19 +340,24 @@ StatusOr<IndexBuildResult> OnlineIndexer::BuildIndex() {
       continue;
     }
     failures = 0;
+    // A by-index batch may index entries and finish the build in one transaction.
+    if (batch->scanned > 0) {
+      scanned += batch->scanned;
+      ++committed;
+    }
     if (batch->finished) {
       IndexBuildResult result = std::move(batch->final);
       result.records_scanned = scanned;
       result.transactions = committed;
       UpdateProgress([&](IndexBuildProgress& p) {
         p.phase = IndexBuildProgress::Phase::kDone;
+        p.records_scanned = scanned;
+        p.transactions_committed = committed;
         p.eta_seconds = 0;
       });
       return result;
     }
-    scanned += batch->scanned;
-    ++committed;
-    from = std::move(batch->end);
+    if (batch->scanned == 0) ++committed;
     // Grow back by a quarter after each success.
     batch_size = std::min(options_.max_records_per_transaction,
                           batch_size + std::max<int64_t>(1, batch_size / 4));
@@ -327,6 +374,251 @@ StatusOr<IndexBuildResult> OnlineIndexer::BuildIndex() {
     });
     Throttle(start, scanned);
   }
+}
+
+StatusOr<std::string> OnlineIndexer::StartByIndexBuild() {
+  // The sources that cover the index, by metadata alone; readability is the store's.
+  std::vector<std::string> candidates;
+  if (options_.mode == IndexBuildMode::kByIndex) {
+    RETURN_IF_ERROR(ByIndexBuildPlan::Make(metadata_, index_name_, options_.source_index).status());
+    candidates.push_back(options_.source_index);
+  } else {
+    for (const metadata::Index& index : metadata_.indexes()) {
+      if (index.name() == index_name_) continue;
+      if (ByIndexBuildPlan::Make(metadata_, index_name_, index.name()).ok()) {
+        candidates.push_back(index.name());
+      }
+    }
+    if (candidates.empty()) return std::string();
+  }
+  std::string chosen;
+  RETURN_IF_ERROR(RunInStore([&](store::RecordStore& store) -> Status {
+    chosen.clear();
+    kv::Transaction& txn = store.context().txn();
+    // Readable or disabled: BuildIndex handled those; fully built (a unique index left with
+    // violations): the records path finishes it.
+    if (store.GetIndexState(index_name_) != IndexState::kWriteOnly) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::optional<RangeSet::Range> gap,
+                     store.IndexBuiltRanges(index_name_).FirstMissingRange(txn, ""));
+    if (!gap.has_value()) return absl::OkStatus();
+    const std::string mode_key = BuildKey(store, index_name_, store::kIndexBuildSourceKey);
+    ASSIGN_OR_RETURN(std::optional<std::string> current, txn.Get(mode_key));
+    if (options_.mode == IndexBuildMode::kByIndex) {
+      const IndexState source_state = store.GetIndexState(options_.source_index);
+      if (source_state != IndexState::kReadable) {
+        return MakeError(ErrorCode::kIndexNotReadable,
+                         "index " + options_.source_index + " cannot build index " + index_name_ +
+                             ": it is " + std::string(index::IndexStateName(source_state)) +
+                             ", not readable");
+      }
+      chosen = options_.source_index;
+    } else {
+      // The source a by-index build already uses, else the first readable candidate.
+      for (const std::string& candidate : candidates) {
+        if (store.GetIndexState(candidate) != IndexState::kReadable) continue;
+        if (current.has_value() && *current == candidate) {
+          chosen = candidate;
+          break;
+        }
+        if (chosen.empty()) chosen = candidate;
+      }
+      if (chosen.empty()) return absl::OkStatus();
+    }
+    if (current != chosen) {
+      // Another source starts from its beginning; entries written so far are current.
+      txn.Set(mode_key, chosen);
+      txn.Clear(BuildKey(store, index_name_, kByIndexPositionKey));
+    }
+    return absl::OkStatus();
+  }));
+  return chosen;
+}
+
+StatusOr<int64_t> OnlineIndexer::CountSourceEntries(const ByIndexBuildPlan& plan) {
+  const std::string& source = plan.source().name();
+  std::optional<Tuple> from;
+  bool positioned = false;
+  index::TupleRange range = index::TupleRange::All();
+  cursor::Continuation position;
+  int64_t count = 0;
+  int failures = 0;
+  while (true) {
+    cursor::RecordContext context(db_.CreateTransaction());
+    bool done = false;
+    Status status = [&]() -> Status {
+      ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store, OpenStore(context));
+      if (!positioned) {
+        ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                         context.txn().Get(BuildKey(*store, index_name_, kByIndexPositionKey),
+                                           /*snapshot=*/true));
+        if (stored.has_value()) {
+          ASSIGN_OR_RETURN(Tuple key, Tuple::Unpack(*stored));
+          range = index::TupleRange::Between(key, index::TupleRange::Bound::kInclusive, Tuple(),
+                                             index::TupleRange::Bound::kOpen);
+          from = std::move(key);
+        }
+        positioned = true;
+      }
+      cursor::ScanLimiter limiter({.max_time = options_.max_transaction_time});
+      index::ScanOptions scan;
+      scan.snapshot = true;
+      scan.limiter = &limiter;
+      ASSIGN_OR_RETURN(cursor::CursorPtr<index::IndexEntry> entries,
+                       store->ScanIndex(source, range, position, scan));
+      while (true) {
+        ASSIGN_OR_RETURN(cursor::CursorResult<index::IndexEntry> result, entries->Next());
+        if (!result.has_value()) {
+          done = result.no_next_reason() == cursor::NoNextReason::kSourceExhausted;
+          return absl::OkStatus();
+        }
+        if (!from.has_value() || result.value().key != *from) ++count;
+        position = std::move(result).continuation();
+      }
+    }();
+    if (!status.ok()) {
+      if (!IsRetryable(status) || ++failures >= options_.max_consecutive_failures) return status;
+      continue;
+    }
+    failures = 0;
+    if (done) return count;
+  }
+}
+
+StatusOr<OnlineIndexer::Batch> OnlineIndexer::RunIndexBatch(const ByIndexBuildPlan& plan,
+                                                            int64_t limit) {
+  const std::string& source = plan.source().name();
+  cursor::RecordContext context(db_.CreateTransaction());
+  kv::Transaction& txn = context.txn();
+  ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store, OpenStore(context));
+  Batch batch;
+  switch (store->GetIndexState(index_name_)) {
+    case IndexState::kReadable:
+      batch.finished = true;
+      batch.final.readable = true;
+      return batch;
+    case IndexState::kDisabled:
+      return MakeError(ErrorCode::kIndexNotReadable,
+                       "index " + index_name_ + " was disabled during its build");
+    case IndexState::kWriteOnly:
+      break;
+  }
+  const std::string mode_key = BuildKey(*store, index_name_, store::kIndexBuildSourceKey);
+  const std::string position_key = BuildKey(*store, index_name_, kByIndexPositionKey);
+  // Serializable reads: concurrent builders of the index conflict on them.
+  ASSIGN_OR_RETURN(std::optional<std::string> current, txn.Get(mode_key));
+  if (!current.has_value()) {
+    // Another builder finished with violations (the whole key space built), or the index was
+    // cleared (its build data with it): finish, or start the source over.
+    ASSIGN_OR_RETURN(std::optional<RangeSet::Range> gap,
+                     store->IndexBuiltRanges(index_name_).FirstMissingRange(txn, ""));
+    if (!gap.has_value()) {
+      ASSIGN_OR_RETURN(batch.final, Finish(*store));
+      RETURN_IF_ERROR(context.Commit());
+      batch.finished = true;
+      return batch;
+    }
+    txn.Set(mode_key, source);
+  } else if (*current != source) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "index " + index_name_ + " is being built from index " + *current + ", not " + source);
+  }
+  std::optional<Tuple> from;
+  if (current.has_value()) {
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, txn.Get(position_key));
+    if (stored.has_value()) {
+      ASSIGN_OR_RETURN(Tuple key, Tuple::Unpack(*stored));
+      from = std::move(key);
+    }
+  }
+  // From the resume point on, itself included (its entry is skipped): an exclusive tuple bound
+  // would also skip entries whose keys extend it.
+  const index::TupleRange range =
+      from.has_value() ? index::TupleRange::Between(*from, index::TupleRange::Bound::kInclusive,
+                                                    Tuple(), index::TupleRange::Bound::kOpen)
+                       : index::TupleRange::All();
+  const auto time_left = std::max<std::chrono::nanoseconds>(
+      std::chrono::milliseconds(1), options_.max_transaction_time - context.Age());
+  cursor::ScanLimiter limiter({.max_time = time_left});
+  index::ScanOptions scan;
+  scan.row_limit = static_cast<int>(std::min<int64_t>(limit + 1, INT32_MAX));
+  scan.limiter = &limiter;
+  ASSIGN_OR_RETURN(cursor::CursorPtr<index::IndexEntry> entries,
+                   store->ScanIndex(source, range, cursor::Continuation::Start(), scan));
+
+  const index::IndexMaintainerState& target = store->Maintainer(index_name_)->state();
+  const bool unique = target.index->unique();
+  const size_t key_column_count = static_cast<size_t>(index::IndexKeyColumnCount(*target.index));
+  std::optional<Tuple> last;
+  bool exhausted = false;
+  while (true) {
+    if (batch.scanned >= limit || txn.GetApproximateSize() >= options_.max_transaction_bytes) {
+      break;
+    }
+    ASSIGN_OR_RETURN(cursor::CursorResult<index::IndexEntry> result, entries->Next());
+    if (!result.has_value()) {
+      exhausted = result.no_next_reason() == cursor::NoNextReason::kSourceExhausted;
+      break;
+    }
+    const index::IndexEntry& entry = result.value();
+    if (from.has_value() && entry.key == *from) continue;
+    ++batch.scanned;
+    last = entry.key;
+    ASSIGN_OR_RETURN(ByIndexBuildPlan::TargetEntry projected, plan.Project(entry));
+    Tuple key = projected.key_columns;
+    key.Extend(entry.primary_key);
+    if (unique) {
+      // As the write-only unique maintainer does (index/value_index.h): a key another record
+      // holds records a violation for both; a null column collides with nothing.
+      bool has_null = false;
+      for (const TupleElement& column : projected.key_columns) has_null |= column.is_null();
+      if (!has_null) {
+        auto [begin, end] = target.entries.Range(projected.key_columns);
+        ASSIGN_OR_RETURN(kv::RangeResult rows, txn.GetRange(begin, end, {.limit = 2}));
+        for (const kv::KeyValue& row : rows.rows) {
+          ASSIGN_OR_RETURN(Tuple existing, target.entries.Unpack(row.key));
+          Tuple other;
+          for (size_t i = key_column_count; i < existing.size(); ++i) other.Append(existing[i]);
+          if (other == entry.primary_key) continue;
+          Tuple mine = projected.key_columns;
+          mine.Extend(entry.primary_key);
+          Tuple theirs = projected.key_columns;
+          theirs.Extend(other);
+          txn.Set(target.violations.Pack(mine), other.Pack());
+          txn.Set(target.violations.Pack(theirs), entry.primary_key.Pack());
+          break;
+        }
+      }
+    }
+    txn.Set(target.entries.Pack(key),
+            projected.value_columns.empty() ? std::string() : projected.value_columns.Pack());
+  }
+  if (last.has_value()) txn.Set(position_key, last->Pack());
+  if (batch.scanned > 0) {
+    txn.AtomicOp(kv::MutationType::kAdd, BuildKey(*store, index_name_, kRecordsBuiltKey),
+                 LittleEndian64(batch.scanned));
+  }
+  if (exhausted) {
+    IndexBuildResult result;
+    if (unique) {
+      ASSIGN_OR_RETURN(result.violations, store->ScanUniquenessViolations(index_name_));
+    }
+    if (result.violations.empty()) {
+      // Clears the build data, the by-index keys with it.
+      RETURN_IF_ERROR(store->SetIndexState(index_name_, IndexState::kReadable));
+      result.readable = true;
+    } else {
+      // Fully built, as after a records scan: writers keep it current through the range set.
+      RETURN_IF_ERROR(
+          store->IndexBuiltRanges(index_name_).InsertRange(txn, "", RangeSet::kEnd).status());
+      txn.Clear(mode_key);
+      txn.Clear(position_key);
+    }
+    batch.finished = true;
+    batch.final = std::move(result);
+  }
+  RETURN_IF_ERROR(context.Commit());
+  return batch;
 }
 
 StatusOr<IndexBuildResult> OnlineIndexer::RebuildIndex() {

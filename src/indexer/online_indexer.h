@@ -21,8 +21,30 @@
 // that pick the same unbuilt range conflict and the second one retries, finds the range
 // built, and moves on. Nothing is indexed twice; the only cost is the loser's wasted batch.
 //
+// By-index builds (OnlineIndexerOptions::mode): a VALUE index whose columns a readable
+// VALUE index over the same record types holds (key columns, covering columns, primary key;
+// indexer/by_index_build.h decides) is built from that source index's entries alone, never
+// reading a record, which is cheaper than the records scan. The build visits records in
+// source order, so it cannot record primary-key ranges; instead it first records the mode,
+// (9, index, "by_index") -> the source index's name, and while that key exists every writer
+// maintains the index for every record (store/record_store.h, the write-only gate). Each
+// batch is one transaction that reads the next source entries serializably from the resume
+// point (9, index, "by_index_position") -> the last source entry key read (a packed tuple),
+// writes the entries they project to (value entries are exact keys: writing one a writer
+// wrote too leaves it once; a unique index records its violations as its maintainer does),
+// and stores the new resume point. A writer that changes a record whose source entry a
+// running batch read conflicts with it and one of them retries; a record changed before the
+// mode was set keeps its source entries, which some batch reads. When the source is
+// exhausted the index becomes readable and the by-index keys are cleared in that batch's
+// transaction; a unique index with violations instead stays write-only with its whole key
+// space recorded as built (writers keep it current, as after a records scan). A resumed build
+// continues from the resume point; a build asking for another source starts that source from
+// the beginning (the entries written so far are current either way). The source must stay
+// readable: a batch that finds it otherwise fails with index_not_readable (8013).
+//
 // Bookkeeping under the store's (9, index) space: (9, index, "records_built") -> the number
-// of records indexed by builds so far (8-byte little-endian, atomic add), for ListIndexes.
+// of records (for a by-index build: source entries) indexed by builds so far (8-byte
+// little-endian, atomic add), for ListIndexes; the by-index keys above.
 //
 // Thread-safety: BuildIndex runs on the calling thread; progress() may be called from any
 // thread while it runs. One OnlineIndexer runs one build at a time.
@@ -38,6 +60,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "index/index_maintainer.h"
+#include "indexer/by_index_build.h"
 #include "metadata/record_metadata.h"
 #include "recordstore/kv.h"
 #include "recordstore/status.h"
@@ -46,12 +69,28 @@
 
 namespace recordstore::indexer {
 
+// How BuildIndex reads what it indexes.
+enum class IndexBuildMode {
+  // Every record, in primary-key order.
+  kRecordsScan,
+  // The entries of OnlineIndexerOptions::source_index, which must be readable and cover the
+  // index (ByIndexBuildPlan::Make); refused otherwise.
+  kByIndex,
+  // By index when a readable index covers this one (the one a by-index build of it already
+  // uses, else the first in metadata order), else the records scan.
+  kAuto,
+};
+
 struct OnlineIndexerOptions {
+  IndexBuildMode mode = IndexBuildMode::kRecordsScan;
+  // The source index of kByIndex.
+  std::string source_index;
   // Records read by the first batch; later batches adapt between 1 and the maximum.
   int64_t initial_records_per_transaction = 500;
   // The per-transaction record limit.
   int64_t max_records_per_transaction = 4000;
-  // Records scanned per second, averaged over the build; 0 means unthrottled.
+  // Records scanned per second, averaged over the build; 0 means unthrottled. (A by-index
+  // build counts source entries as records here, in the batch sizes and in progress.)
   double max_records_per_second = 0;
   // A batch stops reading once its transaction is this old, well inside the KV's 5-second
   // read-version lifetime.
@@ -76,6 +115,8 @@ struct OnlineIndexerOptions {
 struct IndexBuildProgress {
   enum class Phase { kNotStarted, kCounting, kBuilding, kDone, kFailed };
   Phase phase = Phase::kNotStarted;
+  // The index the build reads; empty for the records scan.
+  std::string source_index;
   // Records read by this build's committed batches (records of other types included).
   int64_t records_scanned = 0;
   // Records in the unbuilt ranges when the build started; -1 when not counted.
@@ -96,6 +137,8 @@ struct IndexBuildProgress {
 struct IndexBuildResult {
   // True when the index ended readable; false only for a unique index with violations.
   bool readable = false;
+  // The index the build read (by-index build); empty for the records scan.
+  std::string source_index;
   // This build's records scanned and batches committed.
   int64_t records_scanned = 0;
   int64_t transactions = 0;
@@ -114,7 +157,10 @@ class OnlineIndexer {
   // as it is (records_scanned 0); a disabled one is first made write-only with nothing built.
   // Errors: not_found (8002) for an unknown index or store; the store's open errors;
   // non-retryable errors of a batch; the last error after max_consecutive_failures failed
-  // batches in a row.
+  // batches in a row. kByIndex: ByIndexBuildPlan::Make's refusals (invalid_argument 8001
+  // naming the column the source lacks, unsupported 8006); index_not_readable (8013) when the
+  // source is not readable; invalid_argument when another by-index build of the index from
+  // another source is running.
   StatusOr<IndexBuildResult> BuildIndex();
   // Clears the index and builds it again from scratch (any state).
   StatusOr<IndexBuildResult> RebuildIndex();
@@ -141,6 +187,15 @@ class OnlineIndexer {
   StatusOr<Batch> RunBatch(const std::string& from, int64_t limit);
   // In `store`'s transaction: marks the index readable, or gathers the violations.
   StatusOr<IndexBuildResult> Finish(store::RecordStore& store);
+  // By-index builds: the source to use (empty: the records scan), recorded as the build mode
+  // in the same transaction.
+  StatusOr<std::string> StartByIndexBuild();
+  // The source entries after the resume point (snapshot reads).
+  StatusOr<int64_t> CountSourceEntries(const ByIndexBuildPlan& plan);
+  // One by-index batch of at most `limit` source entries, committed.
+  StatusOr<Batch> RunIndexBatch(const ByIndexBuildPlan& plan, int64_t limit);
+  // The batches of a build until one finishes, with retries, throttle and progress.
+  StatusOr<IndexBuildResult> RunBatches(const std::function<StatusOr<Batch>(int64_t)>& batch);
   void Throttle(std::chrono::steady_clock::time_point start, int64_t scanned);
   void UpdateProgress(const std::function<void(IndexBuildProgress&)>& change);
 

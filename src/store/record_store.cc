@@ -461,16 +461,26 @@ void RecordStore::ClearBuildData(const std::string& index_name) {
   }
 }
 
-StatusOr<bool> RecordStore::Maintains(const IndexSlot& slot, const Tuple& primary_key) {
+StatusOr<RecordStore::Maintenance> RecordStore::Maintains(const IndexSlot& slot,
+                                                          const Tuple& primary_key) {
   switch (GetIndexState(slot.index->name())) {
     case IndexState::kReadable:
-      return true;
+      return Maintenance::kUpdate;
     case IndexState::kDisabled:
-      return false;
-    case IndexState::kWriteOnly:
-      return IndexBuiltRanges(slot.index->name()).Contains(context_.txn(), primary_key.Pack());
+      return Maintenance::kNone;
+    case IndexState::kWriteOnly: {
+      // A by-index build in progress: every record, whole entries (serializable read, so a
+      // writer and the transaction that starts the build conflict).
+      ASSIGN_OR_RETURN(std::optional<std::string> source,
+                       context_.txn().Get(IndexBuildSpace(slot.index->name())
+                                              .Pack(Tuple::Of(std::string(kIndexBuildSourceKey)))));
+      if (source.has_value()) return Maintenance::kRewrite;
+      ASSIGN_OR_RETURN(bool built, IndexBuiltRanges(slot.index->name())
+                                       .Contains(context_.txn(), primary_key.Pack()));
+      return built ? Maintenance::kUpdate : Maintenance::kNone;
+    }
   }
-  return false;
+  return Maintenance::kNone;
 }
 
 StatusOr<RecordStore::IndexSlot*> RecordStore::ReadableSlot(std::string_view index_name) {
@@ -591,10 +601,22 @@ Status RecordStore::UpdateIndexes(const IndexedRecord* old_record,
   const Tuple& primary_key = new_record != nullptr ? new_record->primary_key
                                                    : old_record->primary_key;
   auto update = [&](IndexSlot& slot) -> Status {
-    ASSIGN_OR_RETURN(bool maintained, Maintains(slot, primary_key));
-    if (!maintained) return absl::OkStatus();
-    return slot.maintainer->Update(applies(slot, old_type) ? old_record : nullptr,
-                                   applies(slot, new_type) ? new_record : nullptr);
+    ASSIGN_OR_RETURN(Maintenance maintenance, Maintains(slot, primary_key));
+    const IndexedRecord* old_indexed = applies(slot, old_type) ? old_record : nullptr;
+    const IndexedRecord* new_indexed = applies(slot, new_type) ? new_record : nullptr;
+    switch (maintenance) {
+      case Maintenance::kNone:
+        return absl::OkStatus();
+      case Maintenance::kUpdate:
+        return slot.maintainer->Update(old_indexed, new_indexed);
+      case Maintenance::kRewrite:
+        // The old entries cleared and the new ones all set, unchanged ones included: the
+        // builder may not have written them yet and may never reach them (see the header).
+        if (old_indexed != nullptr) RETURN_IF_ERROR(slot.maintainer->Update(old_indexed, nullptr));
+        if (new_indexed != nullptr) RETURN_IF_ERROR(slot.maintainer->Update(nullptr, new_indexed));
+        return absl::OkStatus();
+    }
+    return absl::OkStatus();
   };
   if (old_type == nullptr || new_type == nullptr || old_type == new_type) {
     const metadata::RecordType* type = new_type != nullptr ? new_type : old_type;

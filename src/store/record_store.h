@@ -32,7 +32,14 @@
 // them and marks their range built in one transaction. The membership test is a serializable
 // read of the range set, so a writer and a builder that touch the same record conflict and
 // one retries: no record is indexed twice (aggregates stay exact) or missed. An empty range
-// set means nothing is built: writers leave the index alone. Marking a readable index
+// set means nothing is built: writers leave the index alone. By-index builds
+// (indexer/online_indexer.h) visit records in another index's order, so they cannot record
+// primary-key ranges: while (9, index, "by_index") exists, writers maintain the write-only
+// index for every record, whatever the range set holds, and rewrite it whole: the record's
+// old entries cleared, every new entry set (unchanged ones too, since the builder may already
+// have passed the record's source entries without writing them). Value index entries are
+// exact keys, so a write and a builder batch that both set an entry leave it once. The
+// membership read of that key is serializable too. Marking a readable index
 // write-only records its whole key space as built (it is complete, so writers keep it up to
 // date); marking it readable or disabled clears the range set and the build bookkeeping.
 // Opening costs two reads when the metadata version is unchanged: the header and the (short)
@@ -70,6 +77,11 @@ namespace recordstore::store {
 
 // The header format this code writes; it opens stores of this format or older.
 inline constexpr uint32_t kStoreFormatVersion = 1;
+
+// Under an index's (9, index) build space: while (9, index, "by_index") exists (its value is
+// the source index's name), the index is being built from another index and writers
+// maintain it for every record (see the file comment).
+inline constexpr std::string_view kIndexBuildSourceKey = "by_index";
 
 // What SaveRecord requires of the record's previous state.
 enum class SaveMode {
@@ -241,8 +253,11 @@ class RecordStore {
                        const index::IndexedRecord* new_record);
   StatusOr<IndexSlot*> ReadableSlot(std::string_view index_name);
   IndexSlot* FindSlot(std::string_view index_name) const;
-  // Whether a write to the record with `primary_key` maintains `slot`'s index.
-  StatusOr<bool> Maintains(const IndexSlot& slot, const Tuple& primary_key);
+  // How a write to the record with `primary_key` maintains `slot`'s index: not at all, by
+  // the maintainer's update (changed entries only), or by clearing every old entry and
+  // setting every new one (a write-only index under a by-index build).
+  enum class Maintenance { kNone, kUpdate, kRewrite };
+  StatusOr<Maintenance> Maintains(const IndexSlot& slot, const Tuple& primary_key);
   // Clears the built ranges and the build bookkeeping of an index.
   void ClearBuildData(const std::string& index_name);
   StatusOr<cursor::CursorPtr<StoredRecord>> ScanRecordEndpoints(
