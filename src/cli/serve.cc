@@ -64,7 +64,8 @@ int RunServe(const ServeFlags& flags) {
     return 1;
   }
   server::Server& running = **started;
-  std::cout << "recordstore: gRPC listening on " << BoundAddress(options.listen, running.grpc_port())
+  std::cout << "recordstore: gRPC listening on "
+            << BoundAddress(options.listen, running.grpc_port())
             << (running.tls() ? " (TLS)" : " (plaintext)") << "\n";
   if (running.http_port() != 0) {
     std::cout << "recordstore: HTTP listening on "
@@ -93,10 +94,10 @@ void AddServeCommand(CLI::App& app) {
   CLI::App* serve = app.add_subcommand("serve", "Run the Record-Store server (gRPC and HTTP)");
   flags->listen = serve->add_option("--listen", o.listen, "gRPC host:port (port 0: any free)")
                       ->capture_default_str();
-  flags->http_listen =
-      serve->add_option("--http-listen", o.http_listen,
-                        "HTTP host:port for /healthz and /metrics (\"\": no HTTP)")
-          ->capture_default_str();
+  flags->http_listen = serve
+                           ->add_option("--http-listen", o.http_listen,
+                                        "HTTP host:port for /healthz and /metrics (\"\": no HTTP)")
+                           ->capture_default_str();
   flags->data_dir =
       serve->add_option("--data-dir", o.data_dir, "Directory of the embedded RocksDB engine")
           ->capture_default_str();
@@ -108,10 +109,10 @@ void AddServeCommand(CLI::App& app) {
   flags->tls_cert = serve->add_option("--tls-cert", o.tls_cert_file,
                                       "PEM certificate chain; with --tls-key enables TLS");
   flags->tls_key = serve->add_option("--tls-key", o.tls_key_file, "PEM private key");
-  flags->worker_threads =
-      serve->add_option("--worker-threads", o.worker_threads,
-                        "Most gRPC worker threads (0: gRPC's default)")
-          ->capture_default_str();
+  flags->worker_threads = serve
+                              ->add_option("--worker-threads", o.worker_threads,
+                                           "Most gRPC worker threads (0: gRPC's default)")
+                              ->capture_default_str();
   serve->callback([flags] {
     int status = RunServe(*flags);
     if (status != 0) throw CLI::RuntimeError(status);

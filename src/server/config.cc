@@ -52,9 +52,9 @@ Status ApplyConfigJson(const std::string& text, const std::string& base_dir,
                        ServerOptions& options) {
   json root = json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
   if (root.is_discarded()) return Invalid("not valid JSON");
-  RETURN_IF_ERROR(OnlyKeys(root, "the top level",
-                           {"listen", "http_listen", "data_dir", "kv", "tls", "worker_threads",
-                            "limits"}));
+  RETURN_IF_ERROR(
+      OnlyKeys(root, "the top level",
+               {"listen", "http_listen", "data_dir", "kv", "tls", "worker_threads", "limits"}));
   RETURN_IF_ERROR(GetString(root, "listen", options.listen));
   RETURN_IF_ERROR(GetString(root, "http_listen", options.http_listen));
   RETURN_IF_ERROR(GetString(root, "data_dir", options.data_dir));
@@ -75,10 +75,10 @@ Status ApplyConfigJson(const std::string& text, const std::string& base_dir,
   options.worker_threads = static_cast<int>(threads);
   if (root.contains("limits")) {
     const json& limits = root["limits"];
-    RETURN_IF_ERROR(OnlyKeys(limits, "\"limits\"",
-                             {"max_message_bytes", "query_time_limit_ms", "query_batch",
-                              "inline_index_build_limit", "index_build_records_per_second",
-                              "shutdown_grace_ms"}));
+    RETURN_IF_ERROR(OnlyKeys(
+        limits, "\"limits\"",
+        {"max_message_bytes", "query_time_limit_ms", "query_batch", "inline_index_build_limit",
+         "index_build_records_per_second", "shutdown_grace_ms"}));
     int64_t message_bytes = options.max_message_bytes;
     RETURN_IF_ERROR(GetInt(limits, "max_message_bytes", 1024, message_bytes));
     if (message_bytes > (1LL << 31) - 1) return Invalid("\"max_message_bytes\" is above 2 GiB");
@@ -89,8 +89,8 @@ Status ApplyConfigJson(const std::string& text, const std::string& base_dir,
     int64_t batch = options.query_batch;
     RETURN_IF_ERROR(GetInt(limits, "query_batch", 1, batch));
     options.query_batch = static_cast<int>(batch);
-    RETURN_IF_ERROR(GetInt(limits, "inline_index_build_limit", 0,
-                           options.inline_index_build_limit));
+    RETURN_IF_ERROR(
+        GetInt(limits, "inline_index_build_limit", 0, options.inline_index_build_limit));
     if (limits.contains("index_build_records_per_second")) {
       const json& rate = limits["index_build_records_per_second"];
       if (!rate.is_number() || rate.get<double>() < 0) {

@@ -30,8 +30,9 @@ void IndexBuilds::Start(const std::string& space, const Subspace& store,
       std::cerr << "recordstore: building index " << index << " of " << space
                 << " failed: " << result.status().message() << "\n";
     } else if (!result->readable) {
-      std::cerr << "recordstore: index " << index << " of " << space << " stays write-only: "
-                << result->violations.size() << " records share unique keys\n";
+      std::cerr << "recordstore: index " << index << " of " << space
+                << " stays write-only: " << result->violations.size()
+                << " records share unique keys\n";
     }
     absl::MutexLock done(&mutex_);
     raw->running = false;

@@ -32,8 +32,7 @@ namespace recordstore::server {
 
 // Upper bounds (seconds) of the latency histogram's buckets; +Inf follows.
 inline constexpr std::array<double, 14> kLatencyBuckets = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-    0.025,  0.05,    0.1,    0.25,  0.5,    1,     5};
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
 
 // What the server knows at render time besides the request counters.
 struct MetricsSnapshot {

@@ -42,8 +42,8 @@ StatusOr<std::unique_ptr<metadata::KeyExpression>> ExpressionOfPath(const std::s
       return Invalid("field path \"" + path + "\": \"" + parts[i] +
                      "\" is not a field name (letters, digits, _; [] after a repeated field)");
     }
-    expression = expression == nullptr ? key::Field(name, fan)
-                                       : key::Nest(name, std::move(expression), fan);
+    expression =
+        expression == nullptr ? key::Field(name, fan) : key::Nest(name, std::move(expression), fan);
   }
   return expression;
 }
@@ -106,7 +106,8 @@ StatusOr<SchemaChange> BuildSchemaChange(const v1::SchemaSpec& spec,
   proto.set_version(version);
   std::map<std::string, const metadata::proto::Index*> old_indexes;
   if (current != nullptr) {
-    for (const metadata::proto::Index& index : current->indexes()) old_indexes[index.name()] = &index;
+    for (const metadata::proto::Index& index : current->indexes())
+      old_indexes[index.name()] = &index;
     *proto.mutable_former_indexes() = current->former_indexes();
   }
   std::set<std::string> names;
@@ -145,8 +146,8 @@ StatusOr<SchemaChange> BuildSchemaChange(const v1::SchemaSpec& spec,
       ASSIGN_OR_RETURN(std::unique_ptr<metadata::KeyExpression> inner, ExpressionOfPaths(all));
       root = key::KeyWithValue(std::move(inner), static_cast<int>(fields.size()));
     } else if (type != metadata::index_types::kValue && type != metadata::index_types::kVersion) {
-      const bool counts_records = type == metadata::index_types::kCount ||
-                                  type == metadata::index_types::kCountUpdates;
+      const bool counts_records =
+          type == metadata::index_types::kCount || type == metadata::index_types::kCountUpdates;
       if (!counts_records && fields.empty()) {
         return Invalid("index " + spec_index.name() + " of type " + type +
                        " needs the field it aggregates (the last of its fields)");
@@ -182,8 +183,7 @@ StatusOr<SchemaChange> BuildSchemaChange(const v1::SchemaSpec& spec,
   if (current != nullptr) {
     metadata::proto::RecordMetaData same_version = proto;
     same_version.set_version(current->version());
-    change.unchanged =
-        google::protobuf::util::MessageDifferencer::Equals(same_version, *current);
+    change.unchanged = google::protobuf::util::MessageDifferencer::Equals(same_version, *current);
     if (change.unchanged) proto = *current;
   }
   return change;

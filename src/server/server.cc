@@ -89,8 +89,8 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
     std::error_code error;
     std::filesystem::create_directories(options.data_dir, error);
     if (error) {
-      return MakeError(ErrorCode::kIoError, "cannot create data directory " + options.data_dir +
-                                                ": " + error.message());
+      return MakeError(ErrorCode::kIoError,
+                       "cannot create data directory " + options.data_dir + ": " + error.message());
     }
     url = "rocksdb://" + std::filesystem::absolute(options.data_dir).string() + "/kv";
   }

@@ -2,6 +2,7 @@
 // stubs of proto/recordstore/v1 as any client would, plus HTTP, shutdown and the serve command.
 #include "server/server.h"
 
+#include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,8 +16,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
@@ -60,8 +59,7 @@ v1::IndexSpec Index(const std::string& name, const std::string& type,
 v1::SchemaSpec ShopSpec() {
   v1::SchemaSpec spec;
   for (const auto& [name, text] : ShopSources()) (*spec.mutable_proto_files())[name] = text;
-  for (const auto& [type, key] :
-       std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [type, key] : std::vector<std::pair<std::string, std::string>>{
            {"Customer", "customer_id"}, {"Order", "order_id"}, {"Product", "sku"}}) {
     v1::RecordTypeSpec* record_type = spec.add_record_types();
     record_type->set_name(type);
@@ -254,8 +252,7 @@ class Client {
       all.insert(all.end(), page.records.begin(), page.records.end());
       if (page.continuation.empty()) {
         last_reason = page.reason;
-        EXPECT_TRUE(page.reason == v1::SOURCE_EXHAUSTED ||
-                    page.reason == v1::RETURN_LIMIT_REACHED)
+        EXPECT_TRUE(page.reason == v1::SOURCE_EXHAUSTED || page.reason == v1::RETURN_LIMIT_REACHED)
             << page.reason;
         break;
       }
@@ -274,8 +271,8 @@ class Client {
 };
 
 std::unique_ptr<Client> Connect(int port) {
-  return std::make_unique<Client>(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                                      grpc::InsecureChannelCredentials()));
+  return std::make_unique<Client>(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
 }
 
 v1::SpaceRef Space(const std::string& tenant, const std::string& space) {
@@ -345,7 +342,8 @@ class ServerTest : public ::testing::Test {
 
   std::vector<int64_t> OrderIds(const std::vector<v1::Record>& records) {
     std::vector<int64_t> ids;
-    for (const v1::Record& record : records) ids.push_back(std::get<0>(shop_.ReadOrder(record.proto())));
+    for (const v1::Record& record : records)
+      ids.push_back(std::get<0>(shop_.ReadOrder(record.proto())));
     return ids;
   }
 
@@ -389,9 +387,9 @@ TEST_F(ServerTest, TenantsAndSpacesAreCreatedListedAndDeleted) {
     request.set_tenant("acme");
     v1::ListRecordSpacesResponse response;
     ASSERT_TRUE(client_->admin->ListRecordSpaces(&context, request, &response).ok());
-    EXPECT_EQ(std::vector<std::string>(response.record_spaces().begin(),
-                                       response.record_spaces().end()),
-              (std::vector<std::string>{"audit", "orders"}));
+    EXPECT_EQ(
+        std::vector<std::string>(response.record_spaces().begin(), response.record_spaces().end()),
+        (std::vector<std::string>{"audit", "orders"}));
   }
   {
     grpc::ClientContext context;
@@ -534,7 +532,8 @@ TEST_F(ServerTest, AddedIndexOnLargeSpaceBuildsOnlineThenBecomesReadable) {
   std::multiset<int64_t> expected;
   for (int id = 1; id <= kOrders + 10; ++id) expected.insert((id * 37) % 1000);
   std::vector<int64_t> totals;
-  for (const v1::Record& record : all) totals.push_back(std::get<2>(shop_.ReadOrder(record.proto())));
+  for (const v1::Record& record : all)
+    totals.push_back(std::get<2>(shop_.ReadOrder(record.proto())));
   EXPECT_EQ(totals, std::vector<int64_t>(expected.begin(), expected.end()));
 
   const std::string metrics = server_->RenderMetrics();
@@ -845,12 +844,10 @@ TEST_F(ServerTest, MalformedInputIsRefusedAndNothingStoredChanges) {
   v1::Record garbage;
   garbage.set_record_type("Order");
   garbage.set_proto("\xff\xff\xff\xff garbage");
-  expect(client_->Put(space, garbage), StatusCode::INVALID_ARGUMENT,
-         "do not parse as Order");
+  expect(client_->Put(space, garbage), StatusCode::INVALID_ARGUMENT, "do not parse as Order");
   v1::Record unknown = Order(1, 1, 1);
   unknown.set_record_type("Invoice");
-  expect(client_->Put(space, unknown), StatusCode::INVALID_ARGUMENT,
-         "no record type \"Invoice\"");
+  expect(client_->Put(space, unknown), StatusCode::INVALID_ARGUMENT, "no record type \"Invoice\"");
   v1::Record bad_json;
   bad_json.set_record_type("Order");
   bad_json.set_json("{not json");
@@ -997,13 +994,13 @@ TEST_F(ServerTest, HealthzAndMetricsOverHttp) {
   EXPECT_EQ(metrics->status, 200);
   EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   const std::string& text = metrics->body;
-  for (const std::string line : {
-           "recordstore_requests_total{method=\"Records.PutBatch\",code=\"OK\"} 1\n",
-           "recordstore_requests_total{method=\"Records.Put\",code=\"ALREADY_EXISTS\"} 1\n",
-           "recordstore_requests_total{method=\"Schema.UpdateSchema\",code=\"OK\"} 1\n",
-           "recordstore_request_duration_seconds_count{method=\"Records.PutBatch\"} 1\n",
-           "recordstore_request_duration_seconds_bucket{method=\"Records.PutBatch\",le=\"+Inf\"} 1\n",
-           "# TYPE recordstore_transaction_retries_total counter\n"}) {
+  for (const std::string line :
+       {"recordstore_requests_total{method=\"Records.PutBatch\",code=\"OK\"} 1\n",
+        "recordstore_requests_total{method=\"Records.Put\",code=\"ALREADY_EXISTS\"} 1\n",
+        "recordstore_requests_total{method=\"Schema.UpdateSchema\",code=\"OK\"} 1\n",
+        "recordstore_request_duration_seconds_count{method=\"Records.PutBatch\"} 1\n",
+        "recordstore_request_duration_seconds_bucket{method=\"Records.PutBatch\",le=\"+Inf\"} 1\n",
+        "# TYPE recordstore_transaction_retries_total counter\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line << " missing from\n" << text;
   }
   // memory:// has no files to measure.
@@ -1014,9 +1011,8 @@ TEST_F(ServerTest, HealthzAndMetricsOverHttp) {
 // --- Shutdown and restart ---
 
 std::string TempDir(const std::string& name) {
-  std::string dir = (std::filesystem::temp_directory_path() /
-                     (name + "-" + std::to_string(getpid())))
-                        .string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / (name + "-" + std::to_string(getpid()))).string();
   std::filesystem::remove_all(dir);
   return dir;
 }
@@ -1223,8 +1219,8 @@ TEST(ServeCommandTest, SigtermFinishesGracefullyAndDataSurvives) {
     file << R"({"listen": "127.0.0.1:1", "limits": {"shutdown_grace_ms": 5000}})";
   }
   // The flags win over the config file's listen address.
-  ServeProcess serve({"--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir",
-                      dir, "--config", config});
+  ServeProcess serve({"--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", dir,
+                      "--config", config});
   const std::string grpc_line = serve.Line();
   ASSERT_NE(grpc_line.find("gRPC listening on 127.0.0.1:"), std::string::npos) << grpc_line;
   EXPECT_NE(grpc_line.find("(plaintext)"), std::string::npos);

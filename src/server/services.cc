@@ -88,9 +88,9 @@ StatusOr<const metadata::RecordType*> FindType(const metadata::RecordMetaData& m
   if (type != nullptr) return type;
   std::vector<std::string> names;
   for (const metadata::RecordType& known : metadata.record_types()) names.push_back(known.name());
-  return MakeError(ErrorCode::kInvalidArgument, "no record type \"" + name +
-                                                    "\" in the schema; it has " +
-                                                    absl::StrJoin(names, ", "));
+  return MakeError(
+      ErrorCode::kInvalidArgument,
+      "no record type \"" + name + "\" in the schema; it has " + absl::StrJoin(names, ", "));
 }
 
 // `error` of the batch's record `index`, saying which one; the error number (payload) stays,
@@ -112,8 +112,7 @@ StatusOr<Tuple> PrimaryKey(const metadata::RecordType& type,
   return key;
 }
 
-StatusOr<std::unique_ptr<store::RecordStore>> OpenStore(ServiceState& state,
-                                                        RecordContext& context,
+StatusOr<std::unique_ptr<store::RecordStore>> OpenStore(ServiceState& state, RecordContext& context,
                                                         const ResolvedSpace& space) {
   RETURN_IF_ERROR(NeedSchema(space));
   ASSIGN_OR_RETURN(store::RecordStoreOptions options, state.store_options(space.tenant));
@@ -188,8 +187,8 @@ class SchemaService final : public v1::Schema::Service {
       ASSIGN_OR_RETURN(metadata::RecordMetaData metadata,
                        metadata::RecordMetaData::Build(change.metadata));
       if (resolved.schema != nullptr) {
-        RETURN_IF_ERROR(EvolutionError(
-            metadata::ValidateEvolution(*resolved.schema->metadata, metadata)));
+        RETURN_IF_ERROR(
+            EvolutionError(metadata::ValidateEvolution(*resolved.schema->metadata, metadata)));
       }
       *response->mutable_changed_indexes() = {change.changed_indexes.begin(),
                                               change.changed_indexes.end()};
@@ -212,8 +211,8 @@ class SchemaService final : public v1::Schema::Service {
         // Validated; nothing may be written.
         return MakeError(ErrorCode::kOperationCancelled, "dry run");
       }
-      RETURN_IF_ERROR(state_.catalog->WriteSchema(context, resolved, change.metadata,
-                                                  request->schema()));
+      RETURN_IF_ERROR(
+          state_.catalog->WriteSchema(context, resolved, change.metadata, request->schema()));
       built = std::move(shared);
       return absl::OkStatus();
     });
@@ -296,8 +295,8 @@ class RecordsService final : public v1::Records::Service {
                    v1::PutResponse* response) override {
     Call call(state_, "Records.Put");
     v1::PutBatchResponse batch;
-    Status status = PutRecords(call, request->space(), {&request->record()}, request->mode(),
-                               &batch);
+    Status status =
+        PutRecords(call, request->space(), {&request->record()}, request->mode(), &batch);
     if (status.ok()) *response = batch.results(0);
     return call.Finish(status);
   }
@@ -438,20 +437,36 @@ StatusOr<query::ComponentPtr> FilterOf(const v1::Filter& filter) {
       }
       query::ComparisonType type;
       switch (comparison.operator_()) {
-        case v1::Comparison::EQUALS: type = query::ComparisonType::kEquals; break;
-        case v1::Comparison::NOT_EQUALS: type = query::ComparisonType::kNotEquals; break;
-        case v1::Comparison::LESS_THAN: type = query::ComparisonType::kLessThan; break;
+        case v1::Comparison::EQUALS:
+          type = query::ComparisonType::kEquals;
+          break;
+        case v1::Comparison::NOT_EQUALS:
+          type = query::ComparisonType::kNotEquals;
+          break;
+        case v1::Comparison::LESS_THAN:
+          type = query::ComparisonType::kLessThan;
+          break;
         case v1::Comparison::LESS_THAN_OR_EQUALS:
           type = query::ComparisonType::kLessThanOrEquals;
           break;
-        case v1::Comparison::GREATER_THAN: type = query::ComparisonType::kGreaterThan; break;
+        case v1::Comparison::GREATER_THAN:
+          type = query::ComparisonType::kGreaterThan;
+          break;
         case v1::Comparison::GREATER_THAN_OR_EQUALS:
           type = query::ComparisonType::kGreaterThanOrEquals;
           break;
-        case v1::Comparison::STARTS_WITH: type = query::ComparisonType::kStartsWith; break;
-        case v1::Comparison::IS_NULL: type = query::ComparisonType::kIsNull; break;
-        case v1::Comparison::IS_NOT_NULL: type = query::ComparisonType::kNotNull; break;
-        case v1::Comparison::IN: type = query::ComparisonType::kIn; break;
+        case v1::Comparison::STARTS_WITH:
+          type = query::ComparisonType::kStartsWith;
+          break;
+        case v1::Comparison::IS_NULL:
+          type = query::ComparisonType::kIsNull;
+          break;
+        case v1::Comparison::IS_NOT_NULL:
+          type = query::ComparisonType::kNotNull;
+          break;
+        case v1::Comparison::IN:
+          type = query::ComparisonType::kIn;
+          break;
         default:
           return MakeError(ErrorCode::kInvalidArgument,
                            "comparison on " + comparison.field() + " has no operator");
@@ -459,7 +474,8 @@ StatusOr<query::ComponentPtr> FilterOf(const v1::Filter& filter) {
       query::Comparison bound = query::Comparison::Unary(type);
       if (type == query::ComparisonType::kIn) {
         bound = query::Comparison::In(std::move(values));
-      } else if (type != query::ComparisonType::kIsNull && type != query::ComparisonType::kNotNull) {
+      } else if (type != query::ComparisonType::kIsNull &&
+                 type != query::ComparisonType::kNotNull) {
         if (values.size() != 1) {
           return MakeError(ErrorCode::kInvalidArgument,
                            "comparison on " + comparison.field() + " needs exactly one value");
@@ -586,8 +602,7 @@ class QueryService final : public v1::Query::Service {
       int64_t returned = 0;
       while (true) {
         ASSIGN_OR_RETURN(cursor::CursorResult<store::StoredRecord> result, results->Next());
-        if (request->row_limit() > 0 && returned == request->row_limit() &&
-            result.has_value()) {
+        if (request->row_limit() > 0 && returned == request->row_limit() && result.has_value()) {
           // The result one past this call's limit was only a look ahead: resume at the last
           // one returned. (Looking ahead lets the last call of a query say that nothing is
           // left, instead of sending the client back for an empty page.)
