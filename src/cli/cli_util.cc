@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
@@ -99,7 +100,16 @@ std::vector<std::string> Imports(const std::string& content) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<v1::Value>> ParseKeyArgument(const std::string& text) {
+std::vector<std::string> ShieldJsonArrays(int argc, const char* const* argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i].size() >= 2 && args[i].front() == '[' && args[i].back() == ']') args[i] += ' ';
+  }
+  return args;
+}
+
+absl::StatusOr<std::vector<v1::Value>> ParseKeyArgument(const std::string& argument) {
+  const std::string text(absl::StripTrailingAsciiWhitespace(argument));
   std::vector<v1::Value> key;
   if (!text.empty() && text.front() == '[') {
     Json parsed = Json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -33,6 +33,11 @@ using Json = nlohmann::ordered_json;
 // within range) and a string otherwise. invalid_argument for a malformed array.
 absl::StatusOr<std::vector<v1::Value>> ParseKeyArgument(const std::string& text);
 
+// argv as strings, with a space appended to every argument that is a JSON array ('[...]'):
+// CLI11 splits such arguments of list options into several values, which would turn one
+// composite key into two keys. ParseKeyArgument ignores the space.
+std::vector<std::string> ShieldJsonArrays(int argc, const char* const* argv);
+
 // The records of `put` input: a JSON array of objects, or one JSON object per line (blank
 // lines skipped). Returns each record's compact JSON text. invalid_argument naming the line
 // (or array element) that is not a JSON object.

@@ -26,10 +26,17 @@ TEST(ParseKeyArgumentTest, JsonArraysAreCompositeKeys) {
   EXPECT_EQ((*key)[1].string(), "eu");
   EXPECT_TRUE((*key)[2].bool_());
   EXPECT_TRUE((*key)[3].has_null());
-  EXPECT_EQ((*key)[4].string(), "7");  // a quoted number stays a string
+  EXPECT_EQ((*key)[4].string(), "7");                  // a quoted number stays a string
+  EXPECT_EQ(ParseKeyArgument("[1, 2] ")->size(), 2u);  // as ShieldJsonArrays leaves it
   EXPECT_FALSE(ParseKeyArgument("[1,").ok());
   EXPECT_FALSE(ParseKeyArgument("[]").ok());
   EXPECT_FALSE(ParseKeyArgument(R"([{"a":1}])").ok());
+}
+
+TEST(ShieldJsonArraysTest, OnlyBracketedArgumentsGetASpace) {
+  const char* argv[] = {"recordstore", "get", "[1,\"a\"]", "[", "x]", "42"};
+  EXPECT_EQ(ShieldJsonArrays(6, argv),
+            (std::vector<std::string>{"recordstore", "get", "[1,\"a\"] ", "[", "x]", "42"}));
 }
 
 TEST(ParseRecordsInputTest, ArrayOrLines) {

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 #include "cli/cli_util.h"
 #include "grpcpp/grpcpp.h"
@@ -531,7 +532,7 @@ void Get(const Globals& globals, const KeysArgs& args) {
     v1::GetResponse response;
     Check(stub->Get(connection.Context().get(), request, &response));
     if (!response.found()) {
-      missing.push_back(key);
+      missing.push_back(std::string(absl::StripTrailingAsciiWhitespace(key)));
       continue;
     }
     Json record = Json::parse(response.record().json());
@@ -564,9 +565,12 @@ void Delete(const Globals& globals, const KeysArgs& args) {
                      {"primary_key", KeyJson(request.primary_key())},
                      {"deleted", response.deleted()}});
     } else if (response.deleted()) {
-      std::cout << "deleted " << args.type << " " << key << "\n";
+      std::cout << "deleted " << args.type << " " << absl::StripTrailingAsciiWhitespace(key)
+                << "\n";
     }
-    if (!response.deleted()) missing.push_back(key);
+    if (!response.deleted()) {
+      missing.push_back(std::string(absl::StripTrailingAsciiWhitespace(key)));
+    }
   }
   if (!missing.empty()) {
     Fail(kExitNotFound, "no " + args.type + " with key " + absl::StrJoin(missing, ", "));
@@ -629,6 +633,15 @@ void Query(const Globals& globals, const QueryArgs& args) {
                 << "\n";
     }
     if (continuation.empty()) break;
+    // A call that returns nothing because the statement's own LIMIT was used up by earlier
+    // calls is the end, whatever continuation came with it; one that returns nothing and
+    // hands back the continuation it was given would loop forever.
+    if (rows == 0 && reason == v1::RETURN_LIMIT_REACHED) break;
+    if (rows == 0 && continuation == request.continuation()) {
+      Fail(kExitServer,
+           "INTERNAL: the server returned the continuation it was given, "
+           "without results");
+    }
   }
   if (!globals.json()) {
     if (!records.empty()) std::cout << RenderRecordTable(records, types);

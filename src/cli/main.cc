@@ -31,8 +31,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
 
+  std::vector<std::string> args = recordstore::cli::ShieldJsonArrays(argc, argv);
+  std::vector<const char*> shielded;
+  for (const std::string& arg : args) shielded.push_back(arg.c_str());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(shielded.size()), shielded.data());
   } catch (const CLI::RuntimeError& e) {
     // A command failed and has said why; its exit code is documented (cli_util.h).
     return e.get_exit_code();

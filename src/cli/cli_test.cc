@@ -1,0 +1,461 @@
+// The real `recordstore` binary against a server started in this process (memory:// KV):
+// a whole session from tenant creation to index builds, with exact outputs, stderr and exit
+// codes, so scripts written against the CLI keep working.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "nlohmann/json.hpp"
+#include "server/server.h"
+
+namespace recordstore::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadAll(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void WriteAll(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+// No HTTP listener: its fixed default port would collide between tests run in parallel.
+template <typename Options>
+void DisableHttp(Options& options) {
+  if constexpr (requires { options.http_listen; }) options.http_listen = "";
+}
+
+const char kShop[] = RS_SOURCE_DIR "/src/metadata/testdata/shop";
+const char kShopSchema[] = RS_SOURCE_DIR "/examples/shop/schema.json";
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server::ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.kv_url = "memory://";
+    DisableHttp(options);
+    auto started = server::Server::Start(options);
+    ASSERT_TRUE(started.ok()) << started.status();
+    server_ = *std::move(started);
+    dir_ = fs::path(::testing::TempDir()) /
+           ("cli_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+    fs::remove_all(dir_);
+  }
+
+  // Runs `recordstore <args>` (shell words) with `input` on stdin, the server's address in
+  // RECORDSTORE_SERVER and the other RECORDSTORE_* variables cleared.
+  Result Run(const std::string& args, const std::string& input = "") {
+    WriteAll(dir_ / "stdin", input);
+    std::string command =
+        "env -u RECORDSTORE_TENANT -u RECORDSTORE_SPACE -u RECORDSTORE_TOKEN "
+        "RECORDSTORE_SERVER=127.0.0.1:" +
+        std::to_string(server_->grpc_port()) + " " RS_RECORDSTORE_BINARY " " + args + " <" +
+        (dir_ / "stdin").string() + " >" + (dir_ / "stdout").string() + " 2>" +
+        (dir_ / "stderr").string();
+    int status = std::system(command.c_str());
+    Result result;
+    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.out = ReadAll(dir_ / "stdout");
+    result.err = ReadAll(dir_ / "stderr");
+    return result;
+  }
+
+  // A tenant "acme" with a record space "shop" holding the shop schema.
+  void CreateShop() {
+    ASSERT_EQ(Run("tenant create acme").code, 0);
+    ASSERT_EQ(Run("space create shop --tenant acme").code, 0);
+    Result applied = Run(std::string("schema apply ") + kShop + "/shop.proto " + kShop +
+                         "/common.proto --indexes " + kShopSchema + " --tenant acme --space shop");
+    ASSERT_EQ(applied.code, 0) << applied.err;
+  }
+
+  // Orders 1..n: customer (id % 3), total id * 10, shipped to city "c<id % 2>".
+  static std::string Orders(int first, int last) {
+    std::string lines;
+    for (int id = first; id <= last; ++id) {
+      lines += "{\"order_id\": " + std::to_string(id) +
+               ", \"customer_id\": " + std::to_string(id % 3) +
+               ", \"total\": " + std::to_string(id * 10) + ", \"shipping\": {\"city\": \"c" +
+               std::to_string(id % 2) + "\"}}\n";
+    }
+    return lines;
+  }
+
+  std::unique_ptr<server::Server> server_;
+  fs::path dir_;
+};
+
+TEST_F(CliTest, TenantsAndSpaces) {
+  EXPECT_EQ(Run("tenant list").out, "");
+  Result created = Run("tenant create acme");
+  EXPECT_EQ(created.code, 0);
+  EXPECT_EQ(created.out, "tenant acme created\n");
+  EXPECT_EQ(Run("tenant create beta --format=json").out,
+            "{\"tenant\":\"beta\",\"created\":true}\n");
+  EXPECT_EQ(Run("tenant list").out, "acme\nbeta\n");
+  EXPECT_EQ(Run("tenant list --format json").out, "{\"tenant\":\"acme\"}\n{\"tenant\":\"beta\"}\n");
+
+  Result again = Run("tenant create acme");
+  EXPECT_EQ(again.code, 2);
+  EXPECT_EQ(again.out, "");
+  EXPECT_EQ(again.err,
+            "recordstore: ALREADY_EXISTS: already_exists (8003): tenant acme already exists\n");
+
+  EXPECT_EQ(Run("space create shop --tenant acme").out, "space shop created\n");
+  // Global flags go before or after the subcommand, or come from the environment.
+  EXPECT_EQ(Run("--tenant acme space create eu").code, 0);
+  EXPECT_EQ(Run("space list --tenant acme").out, "eu\nshop\n");
+  EXPECT_EQ(Run("space list --tenant beta").out, "");
+  EXPECT_EQ(Run("space delete eu --tenant acme").out, "space eu deleted\n");
+  Result missing = Run("space delete eu --tenant acme");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_EQ(missing.err, "recordstore: NOT_FOUND: not_found (8002): no record space acme/eu\n");
+
+  Result no_tenant = Run("space list");
+  EXPECT_EQ(no_tenant.code, 1);
+  EXPECT_EQ(no_tenant.err, "recordstore: no tenant: pass --tenant or set RECORDSTORE_TENANT\n");
+
+  EXPECT_EQ(Run("tenant delete beta").out, "tenant beta deleted\n");
+  EXPECT_EQ(Run("tenant list").out, "acme\n");
+}
+
+TEST_F(CliTest, EnvironmentVariablesNameServerTenantAndSpace) {
+  ASSERT_EQ(Run("tenant create acme").code, 0);
+  WriteAll(dir_ / "env.sh", std::string("RECORDSTORE_TENANT=acme exec ") + RS_RECORDSTORE_BINARY +
+                                " space create fromenv\n");
+  std::string command = "RECORDSTORE_SERVER=127.0.0.1:" + std::to_string(server_->grpc_port()) +
+                        " sh " + (dir_ / "env.sh").string() + " >/dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  EXPECT_EQ(Run("space list --tenant acme").out, "fromenv\n");
+}
+
+TEST_F(CliTest, SchemaApplyShowAndDryRun) {
+  ASSERT_EQ(Run("tenant create acme").code, 0);
+  ASSERT_EQ(Run("space create shop --tenant acme").code, 0);
+  const std::string files =
+      std::string(kShop) + "/shop.proto " + kShop + "/common.proto --indexes " + kShopSchema;
+  EXPECT_EQ(Run("schema show --tenant acme --space shop").out, "no schema yet (version 0)\n");
+
+  Result dry = Run("schema apply " + files + " --dry-run --tenant acme --space shop");
+  ASSERT_EQ(dry.code, 0) << dry.err;
+  EXPECT_EQ(dry.out,
+            "schema version 1 is valid (dry run: nothing stored)\n"
+            "changed indexes: order_by_customer, order_by_total, customer_by_city\n");
+  EXPECT_EQ(Run("schema show --tenant acme --space shop").out, "no schema yet (version 0)\n");
+
+  Result applied = Run("schema apply " + files + " --tenant acme --space shop");
+  ASSERT_EQ(applied.code, 0) << applied.err;
+  EXPECT_EQ(applied.out,
+            "schema version 1 applied\n"
+            "changed indexes: order_by_customer, order_by_total, customer_by_city\n");
+  // The same schema again changes nothing.
+  EXPECT_EQ(Run("schema apply " + files + " --tenant acme --space shop").out,
+            "schema version 1 applied\n");
+
+  Result shown = Run("schema show --tenant acme --space shop");
+  EXPECT_EQ(shown.out,
+            "version: 1\n"
+            "union: RecordTypeUnion\n"
+            "proto files: shop.proto, shop/common.proto\n"
+            "\n"
+            "RECORD TYPE  PRIMARY KEY\n"
+            "Customer     customer_id\n"
+            "Order        order_id\n"
+            "Product      sku\n"
+            "\n"
+            "INDEX              TYPE   RECORD TYPES  FIELDS                 UNIQUE  STATE\n"
+            "order_by_customer  value  Order         customer_id, total     no      readable\n"
+            "order_by_total     value  Order         total                  no      readable\n"
+            "customer_by_city   value  Customer      address.city (+ name)  no      readable\n");
+
+  // --format=json: its "spec" is a schema definition file again.
+  Result json = Run("schema show --format=json --tenant acme --space shop");
+  ASSERT_EQ(json.code, 0);
+  WriteAll(dir_ / "spec.json", json.out);
+  std::string extract =
+      "/usr/bin/python3 -c 'import json,sys; "
+      "print(json.dumps(json.load(open(sys.argv[1]))[\"spec\"]))' " +
+      (dir_ / "spec.json").string() + " > " + (dir_ / "again.json").string();
+  if (std::system(extract.c_str()) == 0) {
+    Result round_trip = Run(std::string("schema apply ") + kShop + "/shop.proto " + kShop +
+                            "/common.proto --indexes " + (dir_ / "again.json").string() +
+                            " --dry-run --tenant acme --space shop");
+    EXPECT_EQ(round_trip.out, "schema version 1 is valid (dry run: nothing stored)\n")
+        << round_trip.err;
+  }
+
+  // An evolution that removes a field is refused, and nothing changes.
+  WriteAll(dir_ / "bad.json", R"({"record_types": [{"name": "Order", "primary_key": ["total"]},
+      {"name": "Customer", "primary_key": ["customer_id"]},
+      {"name": "Product", "primary_key": ["sku"]}]})");
+  Result bad = Run(std::string("schema apply ") + kShop + "/shop.proto " + kShop +
+                   "/common.proto --indexes " + (dir_ / "bad.json").string() +
+                   " --tenant acme --space shop");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.err.rfind("recordstore: INVALID_ARGUMENT: ", 0), 0u) << bad.err;
+  EXPECT_NE(bad.err.find("primary key"), std::string::npos) << bad.err;
+
+  // A typo in the definition file is the user's error (exit 1), found before any call.
+  WriteAll(dir_ / "typo.json", R"({"indexs": []})");
+  Result typo = Run(std::string("schema apply ") + kShop + "/shop.proto --indexes " +
+                    (dir_ / "typo.json").string() + " --tenant acme --space shop");
+  EXPECT_EQ(typo.code, 1);
+  EXPECT_EQ(typo.err,
+            "recordstore: the schema definition has an unknown key \"indexs\" (known: indexes, "
+            "record_types, union)\n");
+  // A .proto that does not compile: the server says where.
+  WriteAll(dir_ / "broken.proto", "syntax = \"proto3\";\nmessage Order { int64 id = 1 }\n");
+  Result broken = Run("schema apply " + (dir_ / "broken.proto").string() + " --indexes " +
+                      kShopSchema + " --tenant acme --space shop");
+  EXPECT_EQ(broken.code, 2);
+  EXPECT_EQ(broken.err.rfind("recordstore: INVALID_ARGUMENT: ", 0), 0u) << broken.err;
+}
+
+TEST_F(CliTest, PutGetDelete) {
+  CreateShop();
+  const std::string space = " --tenant acme --space shop";
+  Result put = Run("put --type Order" + space, Orders(1, 5));
+  ASSERT_EQ(put.code, 0) << put.err;
+  EXPECT_EQ(put.out, "put 5 records (0 replaced)\n");
+
+  // A JSON array from a file, in batches of 2 (three PutBatch calls), replacing two.
+  WriteAll(dir_ / "more.json", R"([{"order_id": 4, "customer_id": 1, "total": 41},
+                                  {"order_id": 5, "customer_id": 2, "total": 51},
+                                  {"order_id": 6, "customer_id": 0, "total": 60},
+                                  {"order_id": 7, "customer_id": 1, "total": 70},
+                                  {"order_id": 8, "customer_id": 2, "total": 80}])");
+  Result batches =
+      Run("put " + (dir_ / "more.json").string() + " --type Order --batch-size 2" + space);
+  EXPECT_EQ(batches.out, "put 5 records (2 replaced)\n") << batches.err;
+
+  Result json = Run("put --type Customer --format=json" + space,
+                    R"({"customer_id": 9, "name": "Ann", "address": {"city": "Oslo"}})");
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_EQ(json.out.rfind("{\"primary_key\":[9],\"replaced\":false,\"version\":\"", 0), 0u)
+      << json.out;
+
+  Result got = Run("get --type Order 1 4" + space);
+  EXPECT_EQ(got.code, 0) << got.err;
+  EXPECT_EQ(got.out,
+            "order_id  customer_id  shipping       total\n"
+            "1         1            {\"city\":\"c1\"}  10\n"
+            "4         1                           41\n");
+  EXPECT_EQ(Run("get --type Customer 9 --format=json" + space).out,
+            "{\"customer_id\":\"9\",\"name\":\"Ann\",\"address\":{\"city\":\"Oslo\"}}\n");
+
+  Result missing = Run("get --type Order 2 99 98" + space);
+  EXPECT_EQ(missing.code, 3);
+  EXPECT_EQ(missing.out,
+            "order_id  customer_id  shipping       total\n"
+            "2         2            {\"city\":\"c0\"}  20\n");
+  EXPECT_EQ(missing.err, "recordstore: no Order with key 99, 98\n");
+
+  // Insert mode refuses a taken key; update mode an absent one; the batch stores nothing.
+  Result insert =
+      Run("put --type Order --mode insert" + space, "{\"order_id\": 100}\n{\"order_id\": 3}\n");
+  EXPECT_EQ(insert.code, 2);
+  EXPECT_EQ(insert.err.rfind("recordstore: ALREADY_EXISTS: record 1: ", 0), 0u) << insert.err;
+  EXPECT_EQ(Run("get --type Order 100" + space).code, 3);
+  Result update = Run("put --type Order --mode update" + space, "{\"order_id\": 100}");
+  EXPECT_EQ(update.code, 2);
+  EXPECT_EQ(update.err.rfind("recordstore: NOT_FOUND: ", 0), 0u) << update.err;
+
+  // Records that are not the type's JSON, and input that is not JSON.
+  Result wrong = Run("put --type Order" + space, "{\"no_such_field\": 1}");
+  EXPECT_EQ(wrong.code, 2);
+  EXPECT_EQ(wrong.err.rfind("recordstore: INVALID_ARGUMENT: ", 0), 0u) << wrong.err;
+  EXPECT_NE(wrong.err.find("Order"), std::string::npos) << wrong.err;
+  Result unknown_type = Run("put --type Invoice" + space, "{}");
+  EXPECT_EQ(unknown_type.code, 2);
+  EXPECT_EQ(unknown_type.err,
+            "recordstore: INVALID_ARGUMENT: invalid_argument (8001): no record type \"Invoice\" "
+            "in the schema; it has Customer, Order, Product\n");
+  Result not_json = Run("put --type Order" + space, "{\"order_id\": 1}\n{oops\n");
+  EXPECT_EQ(not_json.code, 1);
+  EXPECT_EQ(not_json.err, "recordstore: input line 2 is not a JSON object\n");
+  Result empty = Run("put --type Order" + space, "\n");
+  EXPECT_EQ(empty.code, 1);
+  EXPECT_EQ(empty.err, "recordstore: no records in the input\n");
+
+  // String keys, composite-key syntax.
+  ASSERT_EQ(Run("put --type Product" + space, R"({"sku": "42", "title": "a string key"})").code, 0);
+  EXPECT_EQ(Run("get --type Product '[\"42\"]' --format=json" + space).out,
+            "{\"sku\":\"42\",\"title\":\"a string key\"}\n");
+  Result as_int = Run("get --type Product 42" + space);
+  EXPECT_EQ(as_int.code, 3) << "42 is an int64 key, not the string \"42\"";
+
+  EXPECT_EQ(Run("delete --type Order 1 2" + space).out, "deleted Order 1\ndeleted Order 2\n");
+  Result gone = Run("delete --type Order 1" + space);
+  EXPECT_EQ(gone.code, 3);
+  EXPECT_EQ(gone.out, "");
+  EXPECT_EQ(gone.err, "recordstore: no Order with key 1\n");
+  EXPECT_EQ(Run("delete --type Order 3 --format=json" + space).out,
+            "{\"record_type\":\"Order\",\"primary_key\":[3],\"deleted\":true}\n");
+}
+
+TEST_F(CliTest, QueryFollowsContinuationsAndExplains) {
+  CreateShop();
+  const std::string space = " --tenant acme --space shop";
+  ASSERT_EQ(Run("put --type Order" + space, Orders(1, 9)).code, 0);
+
+  // customer_id = 1: orders 1, 4, 7 — pages of 2, so two calls.
+  Result paged =
+      Run("query 'SELECT * FROM Order WHERE customer_id = 1' --page-size 2 --stats" + space);
+  ASSERT_EQ(paged.code, 0) << paged.err;
+  EXPECT_EQ(paged.out,
+            "order_id  customer_id  shipping       total\n"
+            "1         1            {\"city\":\"c1\"}  10\n"
+            "4         1            {\"city\":\"c0\"}  40\n"
+            "7         1            {\"city\":\"c1\"}  70\n"
+            "(3 records)\n");
+  EXPECT_EQ(paged.err,
+            "page 1: 2 records, RETURN_LIMIT_REACHED\n"
+            "page 2: 1 records, SOURCE_EXHAUSTED\n");
+
+  // Every order, in pages of 1 (ten calls), as JSON lines, sorted by an index.
+  Result all =
+      Run("query 'SELECT * FROM Order ORDER BY total DESC' --page-size 1 --stats "
+          "--format=json" +
+          space);
+  ASSERT_EQ(all.code, 0) << all.err;
+  std::istringstream lines(all.out);
+  std::string line;
+  int count = 0;
+  for (int id = 9; std::getline(lines, line); --id, ++count) {
+    EXPECT_EQ(line.rfind("{\"order_id\":\"" + std::to_string(id) + "\"", 0), 0u) << line;
+  }
+  EXPECT_EQ(count, 9);
+  EXPECT_EQ(std::count(all.err.begin(), all.err.end(), '\n'), 10) << all.err;
+
+  // LIMIT counts over the whole query, across pages.
+  Result limited =
+      Run("query 'SELECT * FROM Order WHERE total > 30 ORDER BY total LIMIT 4' "
+          "--page-size 3 --format=json" +
+          space);
+  EXPECT_EQ(std::count(limited.out.begin(), limited.out.end(), '\n'), 4) << limited.out;
+  EXPECT_EQ(limited.out.rfind("{\"order_id\":\"4\"", 0), 0u) << limited.out;
+
+  EXPECT_EQ(Run("query 'SELECT * FROM Order WHERE customer_id = 77'" + space).out, "(0 records)\n");
+
+  Result plan = Run("explain 'SELECT * FROM Order WHERE customer_id = 1'" + space);
+  ASSERT_EQ(plan.code, 0) << plan.err;
+  EXPECT_EQ(plan.out.rfind("IndexScan order_by_customer", 0), 0u) << plan.out;
+  EXPECT_EQ(Run("explain 'SELECT * FROM Order WHERE customer_id = 1' --format json" + space).out,
+            "{\"plan\":" + nlohmann::json(plan.out.substr(0, plan.out.size() - 1)).dump() + "}\n");
+
+  Result bad = Run("query 'SELECT * FROM Order WHERE'" + space);
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.err.rfind("recordstore: INVALID_ARGUMENT: ", 0), 0u) << bad.err;
+  Result unsortable = Run("query 'SELECT * FROM Order ORDER BY shipping.city'" + space);
+  EXPECT_EQ(unsortable.code, 2);
+  EXPECT_EQ(unsortable.err.rfind("recordstore: ", 0), 0u) << unsortable.err;
+  Result sorted =
+      Run("query 'SELECT * FROM Order ORDER BY shipping.city LIMIT 5' --allow-sort "
+          "--format=json" +
+          space);
+  EXPECT_EQ(sorted.code, 0) << sorted.err;
+}
+
+TEST_F(CliTest, IndexStatusWaitsForAnOnlineBuild) {
+  CreateShop();
+  const std::string space = " --tenant acme --space shop";
+  // More records than the server builds inline, so the new index builds online.
+  ASSERT_EQ(Run("put --type Order --batch-size 250" + space, Orders(1, 1500)).out,
+            "put 1500 records (0 replaced)\n");
+  Result status = Run("index status" + space);
+  EXPECT_EQ(status.out,
+            "INDEX              STATE     PROGRESS\n"
+            "order_by_customer  readable  -\n"
+            "order_by_total     readable  -\n"
+            "customer_by_city   readable  -\n");
+
+  // The shop schema plus an index on the shipping city.
+  std::string definition = ReadAll(kShopSchema);
+  size_t indexes = definition.find("\"indexes\": [");
+  ASSERT_NE(indexes, std::string::npos);
+  definition.insert(indexes + 12,
+                    "{\"name\": \"order_by_city\", \"fields\": [\"shipping.city\"], "
+                    "\"record_types\": [\"Order\"]},\n");
+  WriteAll(dir_ / "evolved.json", definition);
+  Result evolved = Run(std::string("schema apply ") + kShop + "/shop.proto " + kShop +
+                       "/common.proto --indexes " + (dir_ / "evolved.json").string() + space);
+  ASSERT_EQ(evolved.code, 0) << evolved.err;
+  EXPECT_EQ(evolved.out,
+            "schema version 2 applied\n"
+            "changed indexes: order_by_city\n"
+            "building online: order_by_city\n");
+
+  Result waited = Run("index status --wait --interval 0.05 --timeout 120" + space);
+  ASSERT_EQ(waited.code, 0) << waited.err;
+  // Progress lines (stdout is not a terminal), then the final table.
+  EXPECT_NE(waited.out.find("INDEX              STATE     PROGRESS\n"
+                            "order_by_city      readable  -\n"),
+            std::string::npos)
+      << waited.out;
+  EXPECT_EQ(waited.err, "");
+  Result query =
+      Run("query \"SELECT * FROM Order WHERE shipping.city = 'c0'\" --format=json" + space);
+  EXPECT_EQ(std::count(query.out.begin(), query.out.end(), '\n'), 750);
+  EXPECT_EQ(Run("explain \"SELECT * FROM Order WHERE shipping.city = 'c0'\"" + space)
+                .out.rfind("IndexScan order_by_city", 0),
+            0u);
+}
+
+TEST_F(CliTest, UsageAndConnectionErrors) {
+  Result no_command = Run("");
+  EXPECT_EQ(no_command.code, 1);
+  Result no_type = Run("get 1 --tenant a --space b");
+  EXPECT_EQ(no_type.code, 1);
+  EXPECT_NE(no_type.err.find("--type is required"), std::string::npos) << no_type.err;
+  Result bad_format = Run("tenant list --format=xml");
+  EXPECT_EQ(bad_format.code, 1);
+  Result no_space = Run("query 'SELECT * FROM Order' --tenant acme");
+  EXPECT_EQ(no_space.code, 1);
+  EXPECT_EQ(no_space.err, "recordstore: no record space: pass --space or set RECORDSTORE_SPACE\n");
+  Result no_file = Run("put /no/such/file --type Order --tenant a --space b");
+  EXPECT_EQ(no_file.code, 1);
+  EXPECT_EQ(no_file.err, "recordstore: cannot read /no/such/file\n");
+  Result help = Run("--help");
+  EXPECT_EQ(help.code, 0);
+  for (const char* command :
+       {"tenant", "space", "schema", "put", "get", "delete", "query", "explain", "index"}) {
+    EXPECT_NE(help.out.find(command), std::string::npos) << command;
+  }
+
+  Result no_space_there = Run("query 'SELECT * FROM Order' --tenant acme --space shop");
+  EXPECT_EQ(no_space_there.code, 2);
+  EXPECT_EQ(no_space_there.err, "recordstore: NOT_FOUND: not_found (8002): no tenant acme\n");
+
+  // Nobody listens on the port of a server that has shut down.
+  server_->Shutdown();
+  Result down = Run("tenant list --deadline 5");
+  EXPECT_EQ(down.code, 2);
+  EXPECT_EQ(down.err.rfind("recordstore: UNAVAILABLE: ", 0), 0u) << down.err;
+}
+
+}  // namespace
+}  // namespace recordstore::cli
