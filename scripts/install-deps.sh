@@ -22,6 +22,7 @@ packages=(
   libsqlite3-dev         # baseline of recordstore_bench store
   python3-grpcio         # the Python client test (tests/python) drives the server's gRPC API
   python3-protobuf       # its messages; stubs come from protoc + grpc_python_plugin
+  libcpp-httplib-dev     # the server's HTTP side: /healthz and /metrics (src/server)
 )
 # `make fuzz` needs clang's libFuzzer runtime: ./scripts/install-deps.sh fuzz
 if [[ "${1:-}" == "fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi
