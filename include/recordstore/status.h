@@ -59,7 +59,8 @@ using StatusOr = absl::StatusOr<T>;
   X(kMetadataTooOld, 8011, "metadata_too_old", kFailedPrecondition, false, false)             \
   X(kRecordTypeChanged, 8012, "record_type_changed", kFailedPrecondition, false, false)       \
   X(kIndexNotReadable, 8013, "index_not_readable", kFailedPrecondition, false, false)         \
-  X(kStoreWithoutHeader, 8014, "store_without_header", kFailedPrecondition, false, false)
+  X(kStoreWithoutHeader, 8014, "store_without_header", kFailedPrecondition, false, false)     \
+  X(kMissingIndex, 8015, "missing_index", kFailedPrecondition, false, false)
 
 enum class ErrorCode : int {
 // NOLINTNEXTLINE(bugprone-macro-parentheses): `sym` is an enumerator name.

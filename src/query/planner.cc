@@ -743,7 +743,7 @@ class Planner {
   Status MissingSortIndex() const {
     std::vector<std::string> names;
     for (const metadata::RecordType* type : context_.types) names.push_back(type->name());
-    return Invalid(absl::StrCat(
+    return MakeError(ErrorCode::kMissingIndex, absl::StrCat(
         "no index provides ORDER BY ", context_.query->sort->ToString(),
         context_.query->sort_descending ? " DESC" : "", " for ", absl::StrJoin(names, ", "),
         " with this filter; add a value index on ", context_.query->sort->ToString(),
@@ -939,7 +939,7 @@ StatusOr<TupleElement> EvaluateAggregateQuery(store::RecordStore& store, const R
                        : aggregate.function == AggregateFunction::kSum
                            ? "a sum index over " + aggregate.field
                            : "a value index on " + aggregate.field;
-  return Invalid("no readable index answers " + what + " of " + absl::StrJoin(type_names, ", ") +
+  return MakeError(ErrorCode::kMissingIndex, "no readable index answers " + what + " of " + absl::StrJoin(type_names, ", ") +
                  (query.filter ? " where " + query.filter->ToString() : "") + "; add " + needed +
                  " grouped by the fields the filter fixes by equality");
 }

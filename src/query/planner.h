@@ -52,8 +52,8 @@ StatusOr<RecordCursorPtr> ExecuteQuery(store::RecordStore& store, const RecordQu
 // The value of an aggregate query (query.aggregate set): COUNT(*) and SUM(f) from a count /
 // sum index whose grouping columns the filter fixes by equality (and nothing else);
 // MIN(f) / MAX(f) from the first / last entry of a value index on f under such a prefix
-// (null when no record matches). Fails with invalid_argument naming the index to add when
-// no index answers the query.
+// (null when no record matches). Fails with missing_index (8015) naming the index to add
+// when no index answers the query.
 StatusOr<TupleElement> EvaluateAggregateQuery(store::RecordStore& store, const RecordQuery& query);
 
 }  // namespace recordstore::query

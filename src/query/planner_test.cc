@@ -124,7 +124,7 @@ TEST_F(PlannerTest, SortsComeFromIndexOrderOrAreRefused) {
   RecordQuery by_note = Query("Order");
   by_note.sort = key::Field("note");
   EXPECT_EQ(Explain(by_note),
-            "invalid_argument (8001): no index provides ORDER BY note for Order with this filter; "
+            "missing_index (8015): no index provides ORDER BY note for Order with this filter; "
             "add a value index on note (after the columns the filter fixes by equality), or "
             "allow an in-memory sort with a row limit");
   ExecuteProperties bounded;
@@ -410,7 +410,7 @@ TEST_F(PlannerTest, AggregatesComeFromAggregateAndValueIndexes) {
   EXPECT_EQ(aggregate(AggregateFunction::kMax, "total", Field("customer_id").Equals(5)), "30");
   EXPECT_EQ(aggregate(AggregateFunction::kMax, "total", Field("customer_id").Equals(9)), "null");
   EXPECT_EQ(aggregate(AggregateFunction::kCount, "", Field("customer_id").Equals(5)),
-            "invalid_argument (8001): no readable index answers COUNT(*) of Order where "
+            "missing_index (8015): no readable index answers COUNT(*) of Order where "
             "customer_id = 5; add a count index grouped by the fields the filter fixes by "
             "equality");
 }

@@ -868,7 +868,7 @@ TEST_F(ServerTest, MalformedInputIsRefusedAndNothingStoredChanges) {
   expect(client_->Execute(request).status, StatusCode::INVALID_ARGUMENT,
          "syntax error at line 1, column 34");
   request.set_sql("SELECT * FROM Order ORDER BY note");
-  expect(client_->Execute(request).status, StatusCode::INVALID_ARGUMENT,
+  expect(client_->Execute(request).status, StatusCode::FAILED_PRECONDITION,
          "no index provides ORDER BY");
   request.set_sql("SELECT * FROM Invoice");
   expect(client_->Execute(request).status, StatusCode::INVALID_ARGUMENT, "Invoice");
