@@ -7,6 +7,7 @@
 //                 the run stops after it, so filtering never rescans).
 //   Limit, Skip   the input's continuation plus the count still to return / to skip, so a
 //                 resumed cursor finishes the same logical stream (the count is not reset).
+//                 Once a limit has returned all its items its stop continuation is the end.
 //   Union, Intersection  one position per input: after the last item consumed from it.
 //   Concat        the index of the current input and its position.
 //   FlatMap       the outer position before the current outer item, and the inner position.
@@ -190,7 +191,9 @@ class LimitCursor : public RecordCursor<T> {
   StatusOr<CursorResult<T>> Next() override {
     if (stop_.stopped()) return stop_.Replay();
     if (remaining_ == 0) {
-      return stop_.Stop(NoNextReason::kReturnLimitReached, Wrap(position_));
+      // The limit counts over the whole run: nothing can ever follow, so the continuation is
+      // the end (a client resuming "until the end" stops here).
+      return stop_.Stop(NoNextReason::kReturnLimitReached, Continuation::End());
     }
     ASSIGN_OR_RETURN(CursorResult<T> result, input_->Next());
     if (!result.has_value()) {

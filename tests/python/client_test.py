@@ -140,9 +140,8 @@ class ClientTest(unittest.TestCase):
             request = self.pb.query_pb2.QueryRequest(space=self.space, sql=sql,
                                                      continuation=continuation,
                                                      row_limit=row_limit, **extra)
-            last, page = None, 0
+            last = None
             for message in self.query.Execute(request):
-                page += len(message.records)
                 for record in message.records:
                     order = shop_pb2.Order()
                     order.ParseFromString(record.proto)
@@ -151,11 +150,9 @@ class ClientTest(unittest.TestCase):
                     last = message
             self.assertIsNotNone(last, "the stream ended without its last message")
             if not last.continuation:
-                self.assertEqual(last.reason, self.pb.common_pb2.SOURCE_EXHAUSTED)
-                return ids, calls
-            if not page and last.reason == self.pb.common_pb2.RETURN_LIMIT_REACHED:
-                # The statement's own LIMIT was used up by earlier calls (the CLI stops here
-                # too; the server could end such a query with an empty continuation).
+                # Nothing left: every result returned, or the statement's own LIMIT used up.
+                self.assertIn(last.reason, (self.pb.common_pb2.SOURCE_EXHAUSTED,
+                                            self.pb.common_pb2.RETURN_LIMIT_REACHED))
                 return ids, calls
             self.assertLess(calls, 10000, "the query never ends")
             self.assertEqual(last.reason, self.pb.common_pb2.RETURN_LIMIT_REACHED)
@@ -220,9 +217,9 @@ class ClientTest(unittest.TestCase):
         ids, calls = self.run_query("SELECT * FROM Order WHERE total >= 100 ORDER BY total DESC",
                                     row_limit=7)
         self.assertEqual(ids, list(range(30, 9, -1)))
-        # 21 results in pages of 7: the third call stops at its limit without knowing that
-        # nothing follows, so a fourth call returns none and says SOURCE_EXHAUSTED.
-        self.assertEqual(calls, 4)
+        # 21 results in pages of 7: the server looks one result past each page, so the third
+        # call already says SOURCE_EXHAUSTED and no empty fourth call is needed.
+        self.assertEqual(calls, 3)
         # LIMIT counts over the whole query, across calls.
         ids, _ = self.run_query("SELECT * FROM Order ORDER BY total LIMIT 5", row_limit=2)
         self.assertEqual(ids, [1, 2, 3, 4, 5])
