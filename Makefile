@@ -17,7 +17,7 @@ build: configure
 
 # Until the server exists, `run` is a short demo of the embedded engine on a durable data dir.
 run: build
-	$(BUILD_DIR)/bin/recordstore demo --data-dir $(DATA_DIR)
+	$(BUILD_DIR)/bin/recordstore serve --data-dir $(DATA_DIR)
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 900
