@@ -17,6 +17,7 @@
 #include "recordstore/v1/query.grpc.pb.h"
 #include "recordstore/v1/records.grpc.pb.h"
 #include "recordstore/v1/schema.grpc.pb.h"
+#include "server/grpc_code.h"
 
 namespace recordstore::cli {
 namespace {
@@ -39,52 +40,11 @@ struct Globals {
   throw CLI::RuntimeError(exit_code);
 }
 
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN:
-      return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS:
-      return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    default:
-      return "UNKNOWN";
-  }
-}
-
 // Ends the command when the server answered with an error: "<CODE>: <message><suffix>".
 void Check(const grpc::Status& status, const std::string& suffix = "") {
   if (status.ok()) return;
-  Fail(kExitServer,
-       std::string(CodeName(status.error_code())) + ": " + status.error_message() + suffix);
+  Fail(kExitServer, std::string(server::GrpcCodeName(status.error_code())) + ": " +
+                        status.error_message() + suffix);
 }
 
 void Check(const absl::Status& status) {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "server/grpc_code.h"
 #include "server/services.h"
 
 namespace recordstore::server {
@@ -69,9 +70,6 @@ class Metrics final : public RequestObserver {
   // (method, error name) -> count.
   std::map<std::pair<std::string, std::string>, int64_t> retries_ ABSL_GUARDED_BY(mutex_);
 };
-
-// "OK", "INVALID_ARGUMENT", ... (gRPC's canonical names).
-std::string_view GrpcCodeName(grpc::StatusCode code);
 
 // A number as Prometheus reads it: the shortest text that round-trips, "+Inf", "-Inf", "NaN".
 std::string FormatMetricValue(double value);
