@@ -312,60 +312,61 @@ class RecordsService final : public v1::Records::Service {
   grpc::Status Get(ServerContext*, const v1::GetRequest* request,
                    v1::GetResponse* response) override {
     Call call(state_, "Records.Get");
-    Status status = RunTransaction(state_, call.method(), [&](RecordContext& context) -> Status {
-      response->Clear();
-      ASSIGN_OR_RETURN(ResolvedSpace space, Resolve(context, request->space()));
-      ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store,
-                       OpenStore(state_, context, space));
-      ASSIGN_OR_RETURN(const metadata::RecordType* type,
-                       FindType(*space.schema->metadata, request->record_type()));
-      ASSIGN_OR_RETURN(Tuple key, PrimaryKey(*type, request->primary_key()));
-      ASSIGN_OR_RETURN(std::optional<store::StoredRecord> record, store->LoadRecord(key));
-      if (!record.has_value()) return absl::OkStatus();
-      response->set_found(true);
-      ASSIGN_OR_RETURN(*response->mutable_record(), ToApiRecord(*record, request->json()));
-      return absl::OkStatus();
-    });
-    return call.Finish(status);
+    return call.Finish(RunOnKey(
+        call, request->space(), request->record_type(), request->primary_key(),
+        [&](store::RecordStore& store, const Tuple& key) -> Status {
+          response->Clear();
+          ASSIGN_OR_RETURN(std::optional<store::StoredRecord> record, store.LoadRecord(key));
+          if (!record.has_value()) return absl::OkStatus();
+          response->set_found(true);
+          ASSIGN_OR_RETURN(*response->mutable_record(), ToApiRecord(*record, request->json()));
+          return absl::OkStatus();
+        }));
   }
 
   grpc::Status Delete(ServerContext*, const v1::DeleteRequest* request,
                       v1::DeleteResponse* response) override {
     Call call(state_, "Records.Delete");
-    Status status = RunTransaction(state_, call.method(), [&](RecordContext& context) -> Status {
-      ASSIGN_OR_RETURN(ResolvedSpace space, Resolve(context, request->space()));
-      ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store,
-                       OpenStore(state_, context, space));
-      ASSIGN_OR_RETURN(const metadata::RecordType* type,
-                       FindType(*space.schema->metadata, request->record_type()));
-      ASSIGN_OR_RETURN(Tuple key, PrimaryKey(*type, request->primary_key()));
-      ASSIGN_OR_RETURN(bool deleted, store->DeleteRecord(key));
-      response->set_deleted(deleted);
-      return absl::OkStatus();
-    });
-    return call.Finish(status);
+    return call.Finish(RunOnKey(call, request->space(), request->record_type(),
+                                request->primary_key(),
+                                [&](store::RecordStore& store, const Tuple& key) -> Status {
+                                  ASSIGN_OR_RETURN(bool deleted, store.DeleteRecord(key));
+                                  response->set_deleted(deleted);
+                                  return absl::OkStatus();
+                                }));
   }
 
   grpc::Status DeleteWhere(ServerContext*, const v1::DeleteWhereRequest* request,
                            v1::DeleteWhereResponse* response) override {
     Call call(state_, "Records.DeleteWhere");
-    Status status = RunTransaction(state_, call.method(), [&](RecordContext& context) -> Status {
-      ASSIGN_OR_RETURN(ResolvedSpace space, Resolve(context, request->space()));
-      ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store,
-                       OpenStore(state_, context, space));
-      ASSIGN_OR_RETURN(const metadata::RecordType* type,
-                       FindType(*space.schema->metadata, request->record_type()));
-      ASSIGN_OR_RETURN(Tuple prefix, PrimaryKey(*type, request->primary_key_prefix()));
-      ASSIGN_OR_RETURN(int64_t deleted, store->DeleteRecordsWhere(prefix));
-      response->set_deleted(deleted);
-      return absl::OkStatus();
-    });
-    return call.Finish(status);
+    return call.Finish(
+        RunOnKey(call, request->space(), request->record_type(), request->primary_key_prefix(),
+                 [&](store::RecordStore& store, const Tuple& prefix) -> Status {
+                   ASSIGN_OR_RETURN(int64_t deleted, store.DeleteRecordsWhere(prefix));
+                   response->set_deleted(deleted);
+                   return absl::OkStatus();
+                 }));
   }
 
  private:
   StatusOr<ResolvedSpace> Resolve(RecordContext& context, const v1::SpaceRef& ref) {
     return state_.catalog->Resolve(context.txn(), ref.tenant(), ref.record_space());
+  }
+
+  // Runs `body` in a transaction (with retries) on the space's store and the primary key (or
+  // key prefix) `values` of record type `type_name`, the record type first.
+  Status RunOnKey(Call& call, const v1::SpaceRef& ref, const std::string& type_name,
+                  const google::protobuf::RepeatedPtrField<v1::Value>& values,
+                  const std::function<Status(store::RecordStore&, const Tuple&)>& body) {
+    return RunTransaction(state_, call.method(), [&](RecordContext& context) -> Status {
+      ASSIGN_OR_RETURN(ResolvedSpace space, Resolve(context, ref));
+      ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store,
+                       OpenStore(state_, context, space));
+      ASSIGN_OR_RETURN(const metadata::RecordType* type,
+                       FindType(*space.schema->metadata, type_name));
+      ASSIGN_OR_RETURN(Tuple key, PrimaryKey(*type, values));
+      return body(*store, key);
+    });
   }
 
   Status PutRecords(Call& call, const v1::SpaceRef& ref,
