@@ -158,22 +158,28 @@ StatusOr<IndexBuildResult> OnlineIndexer::Finish(store::RecordStore& store) {
   return result;
 }
 
-StatusOr<OnlineIndexer::Batch> OnlineIndexer::RunBatch(const std::string& from, int64_t limit) {
-  cursor::RecordContext context(db_.CreateTransaction());
-  kv::Transaction& txn = context.txn();
-  ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store, OpenStore(context));
-  Batch batch;
-  switch (store->GetIndexState(index_name_)) {
+StatusOr<bool> OnlineIndexer::StillBuilding(const store::RecordStore& store, Batch& batch) const {
+  switch (store.GetIndexState(index_name_)) {
     case IndexState::kReadable:
       batch.finished = true;
       batch.final.readable = true;
-      return batch;
+      return false;
     case IndexState::kDisabled:
       return MakeError(ErrorCode::kIndexNotReadable,
                        "index " + index_name_ + " was disabled during its build");
     case IndexState::kWriteOnly:
       break;
   }
+  return true;
+}
+
+StatusOr<OnlineIndexer::Batch> OnlineIndexer::RunBatch(const std::string& from, int64_t limit) {
+  cursor::RecordContext context(db_.CreateTransaction());
+  kv::Transaction& txn = context.txn();
+  ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store, OpenStore(context));
+  Batch batch;
+  ASSIGN_OR_RETURN(bool building, StillBuilding(*store, batch));
+  if (!building) return batch;
   RangeSet ranges = store->IndexBuiltRanges(index_name_);
   ASSIGN_OR_RETURN(std::optional<RangeSet::Range> gap, ranges.FirstMissingRange(txn, from));
   // Ranges behind `from` only grow, unless the index was cleared meanwhile: look once more
@@ -491,17 +497,8 @@ StatusOr<OnlineIndexer::Batch> OnlineIndexer::RunIndexBatch(const ByIndexBuildPl
   kv::Transaction& txn = context.txn();
   ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store, OpenStore(context));
   Batch batch;
-  switch (store->GetIndexState(index_name_)) {
-    case IndexState::kReadable:
-      batch.finished = true;
-      batch.final.readable = true;
-      return batch;
-    case IndexState::kDisabled:
-      return MakeError(ErrorCode::kIndexNotReadable,
-                       "index " + index_name_ + " was disabled during its build");
-    case IndexState::kWriteOnly:
-      break;
-  }
+  ASSIGN_OR_RETURN(bool building, StillBuilding(*store, batch));
+  if (!building) return batch;
   const std::string mode_key = BuildKey(*store, index_name_, store::kIndexBuildSourceKey);
   const std::string position_key = BuildKey(*store, index_name_, kByIndexPositionKey);
   // Serializable reads: concurrent builders of the index conflict on them.

@@ -183,6 +183,9 @@ class OnlineIndexer {
   // Runs `body` on the store in a transaction and commits, retrying retryable errors.
   Status RunInStore(const std::function<Status(store::RecordStore&)>& body);
   StatusOr<int64_t> CountUnbuiltRecords();
+  // False (with `batch` finished) when another build made the index readable meanwhile;
+  // index_not_readable when it was disabled; true while it is still write-only.
+  StatusOr<bool> StillBuilding(const store::RecordStore& store, Batch& batch) const;
   // One batch from `from` in its own transaction, committed.
   StatusOr<Batch> RunBatch(const std::string& from, int64_t limit);
   // In `store`'s transaction: marks the index readable, or gathers the violations.

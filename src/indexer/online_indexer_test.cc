@@ -229,6 +229,36 @@ TEST_F(OnlineIndexerTest, ThrottlesToTheRecordRate) {
   EXPECT_EQ(Aggregate("total_by_customer", 3), "(106)");  // orders 3 and 103
 }
 
+TEST_F(OnlineIndexerTest, AnIndexDisabledDuringItsBuildStopsIt) {
+  ASSERT_TRUE(SaveOrders(*db_, *v3_, 0, 128).ok());
+  ASSERT_TRUE(UpgradeLeavingIndexesUnbuilt(*db_, *v4_).ok());
+  // After the first batch, an administrator disables the index.
+  OnlineIndexerOptions options;
+  options.initial_records_per_transaction = 32;
+  options.max_records_per_transaction = 32;
+  // The throttle's sleep runs between batches: a clock that only moves when it sleeps makes
+  // it sleep after every batch.
+  options.max_records_per_second = 128;
+  options.count_records_first = false;
+  auto now = std::chrono::steady_clock::time_point();
+  options.clock = [&] { return now; };
+  int sleeps = 0;
+  options.sleep = [&](std::chrono::nanoseconds delay) {
+    now += delay;
+    if (++sleeps == 1) {
+      Run([](RecordStore& store) {
+        return store.SetIndexState("total_by_customer", IndexState::kDisabled);
+      });
+    }
+  };
+  OnlineIndexer indexer(*db_, StoreSpace(), *v4_, "total_by_customer", options);
+  StatusOr<IndexBuildResult> result = indexer.BuildIndex();
+  EXPECT_EQ(result.status().message(),
+            "index_not_readable (8013): index total_by_customer was disabled during its build");
+  EXPECT_EQ(State("total_by_customer"), IndexState::kDisabled);
+  EXPECT_EQ(sleeps, 1);
+}
+
 TEST_F(OnlineIndexerTest, ShrinksTheBatchWhenTheTransactionIsTooLargeThenGrowsIt) {
   // Index entries of 9,000 bytes: 2,000 of them exceed the 10 MB transaction limit.
   const std::string long_name(9000, 'n');
