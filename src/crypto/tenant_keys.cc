@@ -1,7 +1,6 @@
 #include "crypto/tenant_keys.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -9,74 +8,15 @@
 #include <utility>
 
 #include "common/status_macros.h"
+#include "store/aes_gcm.h"
 
 namespace recordstore::crypto {
 namespace {
 
 constexpr int64_t kWrapFormat = 1;
 constexpr size_t kNonceSize = 12;
-constexpr size_t kTagSize = 16;
 constexpr std::string_view kCurrent = "current";
 constexpr std::string_view kKeys = "keys";
-
-struct CipherContextDeleter {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, CipherContextDeleter>;
-
-const unsigned char* Bytes(std::string_view s) {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
-
-// AES-256-GCM seal: ciphertext followed by the 16-byte tag.
-std::optional<std::string> GcmSeal(const std::array<uint8_t, kMasterKeySize>& key,
-                                   std::string_view nonce, std::string_view aad,
-                                   std::string_view plaintext) {
-  CipherContext ctx(EVP_CIPHER_CTX_new());
-  std::string out(plaintext.size() + kTagSize, '\0');
-  auto* dst = reinterpret_cast<unsigned char*>(out.data());
-  int len = 0;
-  int total = 0;
-  bool ok =
-      ctx != nullptr &&
-      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), Bytes(nonce)) == 1 &&
-      EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
-      EVP_EncryptUpdate(ctx.get(), dst, &len, Bytes(plaintext),
-                        static_cast<int>(plaintext.size())) == 1;
-  total = len;
-  ok = ok && EVP_EncryptFinal_ex(ctx.get(), dst + total, &len) == 1;
-  total += len;
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagSize, dst + total) == 1;
-  if (!ok) return std::nullopt;
-  return out;
-}
-
-// AES-256-GCM open; nullopt when authentication fails.
-std::optional<std::string> GcmOpen(const std::array<uint8_t, kMasterKeySize>& key,
-                                   std::string_view nonce, std::string_view aad,
-                                   std::string_view sealed) {
-  if (sealed.size() < kTagSize) return std::nullopt;
-  std::string_view ciphertext = sealed.substr(0, sealed.size() - kTagSize);
-  std::string tag(sealed.substr(ciphertext.size()));
-  CipherContext ctx(EVP_CIPHER_CTX_new());
-  std::string out(ciphertext.size(), '\0');
-  auto* dst = reinterpret_cast<unsigned char*>(out.data());
-  int len = 0;
-  bool ok =
-      ctx != nullptr &&
-      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), Bytes(nonce)) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), dst, &len, Bytes(ciphertext),
-                        static_cast<int>(ciphertext.size())) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag.data()) == 1;
-  int final_len = 0;
-  ok = ok && EVP_DecryptFinal_ex(ctx.get(), dst + len, &final_len) == 1;
-  if (!ok) {
-    OPENSSL_cleanse(out.data(), out.size());
-    return std::nullopt;
-  }
-  return out;
-}
 
 std::string WrapAad(const std::string& tenant, uint32_t id, const std::string& master_key_id) {
   return Tuple::Of("recordstore data key", kWrapFormat, tenant, int64_t{id}, master_key_id).Pack();
@@ -114,7 +54,7 @@ StatusOr<WrappedFields> ParseWrapped(const std::string& tenant, uint32_t id,
   const auto* sealed = (*tuple)[3].get_if<ByteString>();
   std::optional<int64_t> created = (*tuple)[4].AsInt64();
   if (master_id == nullptr || nonce == nullptr || sealed == nullptr || !created.has_value() ||
-      nonce->data.size() != kNonceSize || sealed->data.size() != 32 + kTagSize) {
+      nonce->data.size() != kNonceSize || sealed->data.size() != 32 + kAesGcmTagSize) {
     return corrupt("malformed fields");
   }
   return WrappedFields{*master_id, nonce->data, sealed->data, *created};
@@ -148,7 +88,7 @@ StatusOr<std::string> TenantKeyStore::Wrap(const std::string& tenant, uint32_t i
   }
   std::string_view plain(reinterpret_cast<const char*>(key.bytes.data()), key.bytes.size());
   std::optional<std::string> sealed =
-      GcmSeal(master_.bytes(), nonce, WrapAad(tenant, id, master_.id()), plain);
+      AesGcmSeal(master_.bytes(), nonce, WrapAad(tenant, id, master_.id()), plain);
   if (!sealed.has_value()) {
     return MakeError(ErrorCode::kInternalError, "AES-256-GCM wrap failed");
   }
@@ -173,7 +113,7 @@ StatusOr<DataKey> TenantKeyStore::Unwrap(const std::string& tenant, uint32_t id,
                          "): start it with that master key, or list it as a previous master "
                          "key while rotating");
   }
-  std::optional<std::string> plain = GcmOpen(
+  std::optional<std::string> plain = AesGcmOpen(
       master->bytes(), fields.nonce, WrapAad(tenant, id, fields.master_key_id), fields.sealed);
   if (!plain.has_value() || plain->size() != 32) {
     return MakeError(ErrorCode::kDataCorruption,

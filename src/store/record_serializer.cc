@@ -1,13 +1,13 @@
 #include "store/record_serializer.h"
 
 #include <lz4.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <zstd.h>
 
 #include <memory>
 
 #include "common/status_macros.h"
+#include "store/aes_gcm.h"
 
 namespace recordstore {
 namespace {
@@ -16,7 +16,6 @@ constexpr uint8_t kFormatVersion = 1;
 constexpr uint8_t kCompressionMask = 0x03;
 constexpr uint8_t kEncryptedFlag = 0x04;
 constexpr size_t kNonceSize = 12;
-constexpr size_t kTagSize = 16;
 
 Status Corrupt(const std::string& what) {
   return MakeError(ErrorCode::kDataCorruption, "stored record: " + what);
@@ -76,59 +75,24 @@ StatusOr<std::string> Decompress(Compression kind, std::string_view in, uint64_t
   return out;
 }
 
-struct CipherContextDeleter {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, CipherContextDeleter>;
-
-const auto* Bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
-
-// AES-256-GCM. `aad` is authenticated, not encrypted.
+// AES-256-GCM (aes_gcm.h). `aad` is authenticated, not encrypted.
 StatusOr<std::string> Seal(const DataKey& key, std::string_view nonce, std::string_view aad,
                            std::string_view plaintext) {
-  CipherContext ctx(EVP_CIPHER_CTX_new());
-  std::string out(plaintext.size() + kTagSize, '\0');
-  int len = 0;
-  int total = 0;
-  auto* dst = reinterpret_cast<unsigned char*>(out.data());
-  bool ok =
-      ctx != nullptr &&
-      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes.data(), Bytes(nonce)) ==
-          1 &&
-      EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
-      EVP_EncryptUpdate(ctx.get(), dst, &len, Bytes(plaintext),
-                        static_cast<int>(plaintext.size())) == 1;
-  total = len;
-  ok = ok && EVP_EncryptFinal_ex(ctx.get(), dst + total, &len) == 1;
-  total += len;
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagSize, dst + total) == 1;
-  if (!ok) return MakeError(ErrorCode::kInternalError, "AES-256-GCM encryption failed");
-  return out;
+  std::optional<std::string> sealed = AesGcmSeal(key.bytes, nonce, aad, plaintext);
+  if (!sealed.has_value()) {
+    return MakeError(ErrorCode::kInternalError, "AES-256-GCM encryption failed");
+  }
+  return *std::move(sealed);
 }
 
 StatusOr<std::string> Open(const DataKey& key, std::string_view nonce, std::string_view aad,
                            std::string_view sealed) {
-  if (sealed.size() < kTagSize) return Corrupt("ciphertext shorter than its tag");
-  std::string_view ciphertext = sealed.substr(0, sealed.size() - kTagSize);
-  std::string tag(sealed.substr(ciphertext.size()));
-  CipherContext ctx(EVP_CIPHER_CTX_new());
-  std::string out(ciphertext.size(), '\0');
-  int len = 0;
-  auto* dst = reinterpret_cast<unsigned char*>(out.data());
-  bool ok =
-      ctx != nullptr &&
-      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.bytes.data(), Bytes(nonce)) ==
-          1 &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), dst, &len, Bytes(ciphertext),
-                        static_cast<int>(ciphertext.size())) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag.data()) == 1;
-  int final_len = 0;
-  ok = ok && EVP_DecryptFinal_ex(ctx.get(), dst + len, &final_len) == 1;
-  if (!ok) {
+  if (sealed.size() < kAesGcmTagSize) return Corrupt("ciphertext shorter than its tag");
+  std::optional<std::string> opened = AesGcmOpen(key.bytes, nonce, aad, sealed);
+  if (!opened.has_value()) {
     return Corrupt("authentication failed (tampered bytes, or a record stored under another key)");
   }
-  return out;
+  return *std::move(opened);
 }
 
 }  // namespace
