@@ -22,29 +22,53 @@ Version WallClockMicros() {
 // The state a commit batch sees while it is being built: the published snapshot plus the
 // mutations of the transactions already placed in the batch. Atomic mutations read it, so a
 // later transaction in the batch builds on an earlier one's result.
+//
+// The results of atomic mutations are not written to the batch one by one: a key that is the
+// target of many (a COUNT index's key, once per saved record) would otherwise cost one
+// memtable entry per mutation. Each result waits in the view, marked deferred, and
+// WriteDeferred puts the final value once. A later plain write of the key (set, clear, range
+// clear) drops the deferral, since it goes to the batch after the atomic results it hides.
 class BatchView {
  public:
   explicit BatchView(const StorageSnapshot& base) : base_(base) {}
 
   StatusOr<std::optional<std::string>> Get(const std::string& key) const {
     auto it = touched_.find(key);
-    if (it != touched_.end()) return it->second;
+    if (it != touched_.end()) return it->second.value;
     for (const auto& [begin, end] : cleared_) {
       if (begin <= key && key < end) return std::optional<std::string>();
     }
     return base_.Get(key);
   }
-  void Put(const std::string& key, std::optional<std::string> value) {
-    touched_[key] = std::move(value);
+  // `deferred`: the value is an atomic mutation's result that WriteDeferred must write.
+  void Put(const std::string& key, std::optional<std::string> value, bool deferred = false) {
+    Touched& touched = touched_[key];
+    touched.value = std::move(value);
+    touched.deferred = deferred;
   }
   void DeleteRange(const std::string& begin, const std::string& end) {
     touched_.erase(touched_.lower_bound(begin), touched_.lower_bound(end));
     cleared_.emplace_back(begin, end);
   }
+  // Appends the final value of every key whose last write was an atomic mutation.
+  void WriteDeferred(StorageBatch& batch) const {
+    for (const auto& [key, touched] : touched_) {
+      if (!touched.deferred) continue;
+      if (touched.value.has_value()) {
+        batch.Put(key, *touched.value);
+      } else {
+        batch.Delete(key);
+      }
+    }
+  }
 
  private:
+  struct Touched {
+    std::optional<std::string> value;
+    bool deferred = false;
+  };
   const StorageSnapshot& base_;
-  std::map<std::string, std::optional<std::string>> touched_;
+  std::map<std::string, Touched> touched_;
   std::vector<KeyRange> cleared_;
 };
 
@@ -69,7 +93,8 @@ void RecordWrites(const CommitRequest& r, Resolver& resolver) {
 }
 
 // Appends one transaction's mutations to `batch`, resolving atomic and versionstamped ones
-// against `view` (REQUIRES: given when the transaction has atomic ops).
+// against `view` (REQUIRES: given when the transaction has atomic ops; the results of atomic
+// mutations reach the batch through view->WriteDeferred).
 Status ApplyTransaction(const WriteSet& writes, const std::string& stamp, StorageBatch& batch,
                         BatchView* view) {
   for (const Mutation& m : writes.log()) {
@@ -104,7 +129,8 @@ Status ApplyTransaction(const WriteSet& writes, const std::string& stamp, Storag
           if (!existing.ok()) return existing.status();
           std::optional<std::string_view> base;
           if (existing->has_value()) base = **existing;
-          result = ApplyAtomicOp(m.atomic_type, base, m.param);
+          view->Put(key, ApplyAtomicOp(m.atomic_type, base, m.param), /*deferred=*/true);
+          break;
         }
         if (result.has_value()) {
           batch.Put(key, *result);
@@ -222,9 +248,10 @@ void EngineDatabase::CommitGroup(const std::vector<CommitRequest*>& group) {
   // A transaction later in the group that read something must see the writes of the earlier
   // ones: record them as they are placed. Otherwise recording can wait until the batch is
   // published, and is skipped when no live transaction could conflict with it.
-  bool record_now = std::any_of(group.begin(), group.end(), [](const CommitRequest* r) {
-    return r->has_read_version && !r->read_ranges->empty();
-  });
+  bool record_now =
+      group.size() > 1 && std::any_of(group.begin() + 1, group.end(), [](const CommitRequest* r) {
+        return r->has_read_version && !r->read_ranges->empty();
+      });
 
   std::unique_ptr<StorageBatch> batch = storage_->NewBatch();
   std::vector<CommitRequest*> committed;
@@ -257,6 +284,7 @@ void EngineDatabase::CommitGroup(const std::vector<CommitRequest*>& group) {
   }
 
   if (group_error.ok() && !committed.empty()) {
+    if (view) view->WriteDeferred(*batch);
     group_error = storage_->Apply(*batch, version, options_.sync_commits);
   }
   if (!group_error.ok()) {
@@ -276,7 +304,7 @@ void EngineDatabase::CommitGroup(const std::vector<CommitRequest*>& group) {
 
   // Every transaction that could conflict with this batch read below `version`, and is live
   // now: from here on, new transactions read at `version` or later.
-  Version horizon = ResolverHorizon(Clock::now());
+  Version horizon = ResolverHorizon(Clock::now(), group);
   if (!record_now && horizon < version) {
     for (const CommitRequest* r : committed) RecordWrites(*r, resolver_);
   }
@@ -290,11 +318,18 @@ void EngineDatabase::PruneHistoryLocked(Clock::time_point now) {
   }
 }
 
-Version EngineDatabase::ResolverHorizon(Clock::time_point now) {
+Version EngineDatabase::ResolverHorizon(Clock::time_point now,
+                                        const std::vector<CommitRequest*>& finishing) {
   std::lock_guard lock(published_mu_);
-  for (const auto& [version, taken] : live_reads_) {
+  for (auto live = live_reads_.begin(); live != live_reads_.end(); ++live) {
     // Transactions past the 5 s window will fail with transaction_too_old anyway.
-    if (now - taken <= kMaxReadVersionAge) return version;
+    if (now - live->second > kMaxReadVersionAge) continue;
+    // The committing transactions end now (one that failed retries at a newer version):
+    // a lone writer then records nothing.
+    bool is_finishing = std::any_of(finishing.begin(), finishing.end(), [&](const CommitRequest* r) {
+      return r->live_read.has_value() && *r->live_read == live;
+    });
+    if (!is_finishing) return live->first;
   }
   return history_.back().snapshot->version();
 }

@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ using Clock = std::chrono::steady_clock;
 // How long a read version stays usable (transaction_too_old afterwards).
 inline constexpr std::chrono::milliseconds kMaxReadVersionAge{5000};
 
+// The read versions of live transactions, with the time each was taken.
+using LiveReads = std::multiset<std::pair<Version, Clock::time_point>>;
+
 // What a transaction hands to the commit pipeline.
 struct CommitRequest {
   const WriteSet* writes = nullptr;
@@ -49,6 +53,9 @@ struct CommitRequest {
   bool has_read_version = false;
   Version read_version = 0;
   Clock::time_point read_version_time;
+  // The transaction's entry in the live read versions (when it has a read version): the
+  // transaction ends with this commit, so its own read no longer holds conflict history.
+  std::optional<LiveReads::iterator> live_read;
 
   // Filled by the leader.
   Status status;
@@ -63,7 +70,7 @@ struct ReadSnapshot {
   std::shared_ptr<const StorageSnapshot> snapshot;
   Clock::time_point taken;
   // Handle in the live read-version set, released by ReleaseReadVersion.
-  std::multiset<std::pair<Version, Clock::time_point>>::iterator live;
+  LiveReads::iterator live;
 };
 
 class EngineDatabase final : public Database {
@@ -91,9 +98,10 @@ class EngineDatabase final : public Database {
  private:
   // Commits `group` as one batch (leader only, commit_mu_ not held).
   void CommitGroup(const std::vector<CommitRequest*>& group);
-  // The oldest read version of a live transaction (within the 5 s window), or the latest
-  // published version when there is none: history at or below it is never needed again.
-  Version ResolverHorizon(Clock::time_point now);
+  // The oldest read version of a live transaction (within the 5 s window) other than the
+  // members of `finishing` (the group being committed), or the latest published version when
+  // there is none: history at or below it is never needed again.
+  Version ResolverHorizon(Clock::time_point now, const std::vector<CommitRequest*>& finishing);
   // Re-checks watches on everything `group` wrote.
   void NotifyWatches(const std::vector<CommitRequest*>& group);
 
@@ -120,7 +128,7 @@ class EngineDatabase final : public Database {
   // The published snapshots of the MVCC window (newest at the back) and the live read versions.
   std::mutex published_mu_;
   std::deque<Published> history_;  // GUARDED_BY(published_mu_); never empty
-  std::multiset<std::pair<Version, Clock::time_point>> live_reads_;  // GUARDED_BY(published_mu_)
+  LiveReads live_reads_;  // GUARDED_BY(published_mu_)
 };
 
 }  // namespace recordstore::kv

@@ -181,6 +181,7 @@ Status EngineTransaction::Commit() {
       request.has_read_version = true;
       request.read_version = read_->snapshot->version();
       request.read_version_time = read_->taken;
+      request.live_read = read_->live;
     }
     status = db_->Commit(request);
     if (status.ok()) {
