@@ -30,6 +30,15 @@ Status Corrupt(const Tuple& primary_key, std::string_view why) {
                    "record " + primary_key.ToString() + ": " + std::string(why));
 }
 
+// The version stored under (pk..., -1).
+StatusOr<RecordVersion> ParseVersion(const Tuple& primary_key, std::string_view stored) {
+  StatusOr<Tuple> stamp = Tuple::Unpack(stored);
+  const Versionstamp* versionstamp = nullptr;
+  if (stamp.ok() && stamp->size() == 1) versionstamp = (*stamp)[0].get_if<Versionstamp>();
+  if (versionstamp == nullptr) return Corrupt(primary_key, "the version is not a versionstamp");
+  return RecordVersion::FromVersionstamp(*versionstamp);
+}
+
 // Clears what `previous` occupies under `record` and the new record (of `new_chunks` chunks,
 // 0 for unsplit, -1 for none) will not overwrite; everything under `record` when `previous`
 // is unknown.
@@ -136,11 +145,7 @@ StatusOr<std::optional<SplitRecord>> AssembleSplit(const Subspace& records,
     if (!index.has_value())
       return Corrupt(primary_key, "a key under the record is not a split key");
     if (*index == kVersionSuffix) {
-      StatusOr<Tuple> stamp = Tuple::Unpack(row.value);
-      const Versionstamp* versionstamp = nullptr;
-      if (stamp.ok() && stamp->size() == 1) versionstamp = (*stamp)[0].get_if<Versionstamp>();
-      if (versionstamp == nullptr) return Corrupt(primary_key, "the version is not a versionstamp");
-      loaded.version = RecordVersion::FromVersionstamp(*versionstamp);
+      ASSIGN_OR_RETURN(loaded.version, ParseVersion(primary_key, row.value));
     } else if (*index == kUnsplitSuffix) {
       unsplit = true;
       loaded.value = std::string(row.value);
@@ -185,6 +190,32 @@ StatusOr<std::optional<SplitRecord>> LoadSplit(RecordContext& context, const Sub
   rows.reserve(result.rows.size());
   for (const kv::KeyValue& row : result.rows) rows.push_back({row.key, row.value});
   return AssembleSplit(records, primary_key, rows, pending);
+}
+
+StatusOr<std::optional<SplitRecord>> LoadSplitByPointReads(RecordContext& context,
+                                                           const Subspace& records,
+                                                           const Tuple& primary_key) {
+  Subspace record = records.Sub(primary_key);
+  kv::Transaction& txn = context.txn();
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   txn.Get(SuffixKey(record, kUnsplitSuffix)));
+  if (!value.has_value()) {
+    ASSIGN_OR_RETURN(std::optional<std::string> first_chunk, txn.Get(SuffixKey(record, 1)));
+    if (!first_chunk.has_value()) return std::optional<SplitRecord>();
+    return LoadSplit(context, records, primary_key);
+  }
+  SplitRecord loaded;
+  loaded.value = *std::move(value);
+  std::string version_key = SuffixKey(record, kVersionSuffix);
+  if (const RecordVersion* pending = context.FindPendingVersion(version_key)) {
+    loaded.version = *pending;
+  } else {
+    ASSIGN_OR_RETURN(std::optional<std::string> version, txn.Get(version_key));
+    if (version.has_value()) {
+      ASSIGN_OR_RETURN(loaded.version, ParseVersion(primary_key, *version));
+    }
+  }
+  return std::optional<SplitRecord>(std::move(loaded));
 }
 
 void DeleteSplit(RecordContext& context, const Subspace& records, const Tuple& primary_key,

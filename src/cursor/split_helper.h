@@ -76,6 +76,17 @@ Status SaveSplit(RecordContext& context, const Subspace& records, const Tuple& p
 StatusOr<std::optional<SplitRecord>> LoadSplit(RecordContext& context, const Subspace& records,
                                                const Tuple& primary_key);
 
+// As LoadSplit, with point reads where they suffice: (pk..., 0) holds an unsplit record whole
+// and its version is at (pk..., -1); a split record always has chunk (pk..., 1), and only then
+// is the record's range read. A storage engine answers a point read of a missing key from its
+// Bloom filters, which a range read cannot use, so this costs less, above all for records that
+// do not exist (every insert looks). Conflicts: a writer creating, replacing or deleting the
+// record writes one of the keys read. It trusts the layout SaveSplit writes: it does not
+// detect a version without data, nor chunks beside an unsplit value (LoadSplit does).
+StatusOr<std::optional<SplitRecord>> LoadSplitByPointReads(RecordContext& context,
+                                                           const Subspace& records,
+                                                           const Tuple& primary_key);
+
 // One stored key-value pair under a record.
 struct SplitRow {
   std::string_view key;

@@ -299,6 +299,83 @@ TEST_P(SplitHelperTest, MissingOrDamagedChunksAreDataCorruption) {
   EXPECT_TRUE(HasErrorCode(Load(kPk).status(), ErrorCode::kDataCorruption));
 }
 
+// LoadSplitByPointReads returns what LoadSplit returns for every layout SaveSplit writes.
+TEST_P(SplitHelperTest, PointReadsLoadWhatTheRangeReadLoads) {
+  const RecordVersion version = *RecordVersion::Complete(std::string("0123456789"), 7);
+  struct Case {
+    size_t size;
+    std::optional<RecordVersion> version;
+    int chunks;
+  };
+  for (const Case& c : {Case{0, std::nullopt, 0}, Case{10, version, 0},
+                        Case{100'000, std::nullopt, 0}, Case{100'001, version, 2},
+                        Case{250'000, std::nullopt, 3}}) {
+    SCOPED_TRACE(c.size);
+    ASSERT_TRUE(Save(kPk, Value(c.size), c.version).ok());
+    RecordContext context = NewContext();
+    auto loaded = LoadSplitByPointReads(context, kRecords, kPk);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    ASSERT_TRUE(loaded->has_value());
+    EXPECT_EQ((*loaded)->value, Value(c.size));
+    EXPECT_EQ((*loaded)->version, c.version);
+    EXPECT_EQ((*loaded)->chunks, c.chunks);
+  }
+  RecordContext context = NewContext();
+  auto missing = LoadSplitByPointReads(context, kRecords, kNeighbour);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST_P(SplitHelperTest, PointReadsSeeThisTransactionsWritesAndPendingVersions) {
+  ASSERT_TRUE(Save(kPk, Value(10)).ok());
+  RecordContext context = NewContext();
+  auto version = context.NewIncompleteVersion();
+  ASSERT_TRUE(version.ok());
+  ASSERT_TRUE(SaveSplit(context, kRecords, kNeighbour, Value(20), *version).ok());
+  auto pending = LoadSplitByPointReads(context, kRecords, kNeighbour);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_TRUE(pending->has_value());
+  EXPECT_EQ((*pending)->value, Value(20));
+  EXPECT_EQ((*pending)->version, *version);
+  DeleteSplit(context, kRecords, kPk);
+  auto deleted = LoadSplitByPointReads(context, kRecords, kPk);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_FALSE(deleted->has_value());
+}
+
+// The keys read are the record's data keys: a concurrent insert of a record that was read as
+// missing, or a replacement of one read as unsplit by a split one, fails the reader's commit.
+TEST_P(SplitHelperTest, PointReadsConflictWithWritersOfTheRecord) {
+  for (size_t written_size : {size_t{10}, size_t{250'000}}) {
+    SCOPED_TRACE(written_size);
+    RecordContext reader = NewContext();
+    auto before = LoadSplitByPointReads(reader, kRecords, kNeighbour);
+    ASSERT_TRUE(before.ok());
+    reader.txn().Set("marker", "x");
+    ASSERT_TRUE(Save(kNeighbour, Value(written_size)).ok());
+    EXPECT_TRUE(HasErrorCode(reader.Commit(), ErrorCode::kNotCommitted));
+  }
+}
+
+// What the point reads trust and so cannot see; LoadSplit still reports it.
+TEST_P(SplitHelperTest, PointReadsTrustTheLayout) {
+  ASSERT_TRUE(Save(kPk, Value(10)).ok());
+  Corrupt([&](kv::Transaction& txn) { txn.Set(ChunkKey(1), "stray chunk"); });
+  RecordContext context = NewContext();
+  auto loaded = LoadSplitByPointReads(context, kRecords, kPk);
+  ASSERT_TRUE(loaded.ok() && loaded->has_value());
+  EXPECT_EQ((*loaded)->value, Value(10));
+  EXPECT_TRUE(HasErrorCode(Load(kPk).status(), ErrorCode::kDataCorruption));
+  // A damaged version is still refused.
+  Corrupt([&](kv::Transaction& txn) {
+    txn.Clear(ChunkKey(1));
+    txn.Set(ChunkKey(-1), "not a versionstamp");
+  });
+  RecordContext again = NewContext();
+  EXPECT_TRUE(HasErrorCode(LoadSplitByPointReads(again, kRecords, kPk).status(),
+                           ErrorCode::kDataCorruption));
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, SplitHelperTest, testing::Values("memory", "rocksdb"));
 
 }  // namespace

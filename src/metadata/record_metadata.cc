@@ -14,6 +14,20 @@
 namespace recordstore::metadata {
 namespace {
 
+// True when `type` or a message type reachable through its fields declares a required field.
+bool HasRequiredFields(const google::protobuf::Descriptor* type,
+                       std::set<const google::protobuf::Descriptor*>& visited) {
+  if (!visited.insert(type).second) return false;
+  for (int i = 0; i < type->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* field = type->field(i);
+    if (field->is_required()) return true;
+    if (field->message_type() != nullptr && HasRequiredFields(field->message_type(), visited)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Whether the first column of `expression` is the record type key.
 bool StartsWithRecordTypeKey(const KeyExpression& expression) {
   if (expression.kind() == KeyExpression::Kind::kRecordTypeKey) return true;
@@ -235,6 +249,8 @@ Status RecordMetaData::BuildRecordTypes() {
     record_type.name_ = type->name();
     record_type.descriptor_ = type;
     record_type.union_field_number_ = field->number();
+    std::set<const google::protobuf::Descriptor*> visited;
+    record_type.may_miss_required_fields_ = HasRequiredFields(type, visited);
     const std::string context = absl::StrCat("primary key of ", type->name());
     StatusOr<std::unique_ptr<KeyExpression>> primary_key =
         KeyExpression::FromProto(def.primary_key());

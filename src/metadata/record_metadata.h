@@ -68,6 +68,9 @@ class RecordType {
 
   // The context to evaluate this type's key expressions in (its record type key; no version).
   EvaluationContext Context() const { return EvaluationContext{record_type_key_, {}}; }
+  // False when neither the message nor any message it can contain has a required field, so
+  // that every record of the type is initialized (checking it costs a reflection walk).
+  bool may_miss_required_fields() const { return may_miss_required_fields_; }
 
  private:
   friend class RecordMetaData;
@@ -78,6 +81,7 @@ class RecordType {
   TupleElement record_type_key_;
   bool explicit_record_type_key_ = false;
   int union_field_number_ = 0;
+  bool may_miss_required_fields_ = true;
 };
 
 class RecordMetaData {

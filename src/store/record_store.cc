@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <utility>
 
 #include "common/status_macros.h"
 #include "cursor/split_helper.h"
 #include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "metadata/evolution.h"
 
@@ -208,8 +208,16 @@ Status RecordStore::Initialize() {
                          "; it cannot be opened with the older version " +
                          std::to_string(metadata_.version()));
   }
-  RETURN_IF_ERROR(LoadIndexStates());
+  // The header tells whether any index state is stored, which saves a range read per open
+  // (a change of that answer rewrites the header, so openers still conflict with it).
+  if (header_.format_version() < 2 || header_.has_index_states()) {
+    RETURN_IF_ERROR(LoadIndexStates());
+  }
   RETURN_IF_ERROR(MakeMaintainers());
+  if (header_.format_version() < kStoreFormatVersion) {
+    header_.set_format_version(kStoreFormatVersion);
+    RETURN_IF_ERROR(WriteHeader());
+  }
   if (header_.metadata_version() < metadata_.version()) {
     ASSIGN_OR_RETURN(std::optional<cursor::SplitRecord> stored,
                      cursor::LoadSplit(context_, subspace_.Sub(Tuple::Of(kStoredMetadataKey)),
@@ -240,6 +248,7 @@ Status RecordStore::Create() {
 }
 
 Status RecordStore::WriteHeader() {
+  header_.set_has_index_states(!index_states_.empty());
   context_.txn().Set(subspace_.Pack(Tuple::Of(kHeaderKey)), header_.SerializeAsString());
   return absl::OkStatus();
 }
@@ -427,6 +436,7 @@ Status RecordStore::SetIndexState(std::string_view index_name, IndexState state)
     context_.txn().Set(key, Tuple::Of(static_cast<int64_t>(state)).Pack());
     index_states_[slot->index->name()] = state;
   }
+  if (header_.has_index_states() == index_states_.empty()) RETURN_IF_ERROR(WriteHeader());
   // The maintainer's behaviour depends on the state (write-only unique indexes record
   // violations instead of refusing records).
   index::IndexMaintainerState maintainer_state = slot->maintainer->state();
@@ -521,20 +531,26 @@ StatusOr<std::vector<index::UniquenessViolation>> RecordStore::ScanUniquenessVio
 StatusOr<std::string> RecordStore::Encode(const metadata::RecordType& type,
                                           const google::protobuf::Message& record,
                                           const std::string& record_key) const {
-  // The union message with one field set, written by hand: a length-delimited field.
-  std::string payload;
-  {
-    google::protobuf::io::StringOutputStream stream(&payload);
-    google::protobuf::io::CodedOutputStream out(&stream);
-    out.WriteTag(google::protobuf::internal::WireFormatLite::MakeTag(
-        type.union_field_number(),
-        google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-    out.WriteVarint32(static_cast<uint32_t>(record.ByteSizeLong()));
-    if (!record.SerializeToCodedStream(&out)) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "record of type " + type.name() + " does not serialize");
-    }
+  // The union message with one field set, written by hand: a length-delimited field. The
+  // sizes are computed once (ByteSizeLong caches them in every nested message) and the bytes
+  // written straight into the buffer: for dynamic messages both passes go through reflection.
+  using google::protobuf::io::CodedOutputStream;
+  using google::protobuf::internal::WireFormatLite;
+  const size_t body_size = record.ByteSizeLong();
+  if (body_size > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "record of type " + type.name() + " does not serialize (too large)");
   }
+  const uint32_t tag = WireFormatLite::MakeTag(type.union_field_number(),
+                                               WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  std::string payload(CodedOutputStream::VarintSize32(tag) +
+                          CodedOutputStream::VarintSize32(static_cast<uint32_t>(body_size)) +
+                          body_size,
+                      '\0');
+  uint8_t* out = reinterpret_cast<uint8_t*>(payload.data());
+  out = CodedOutputStream::WriteVarint32ToArray(tag, out);
+  out = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(body_size), out);
+  record.SerializeWithCachedSizesToArray(out);
   return serializer_.Serialize(payload, record_key);
 }
 
@@ -562,8 +578,12 @@ StatusOr<StoredRecord> RecordStore::Decode(const Tuple& primary_key, std::string
   StoredRecord record;
   record.type = type;
   record.message = metadata_.NewRecord(*type);
-  if (!record.message->ParseFromArray(payload.data() + in.CurrentPosition(),
-                                      static_cast<int>(length))) {
+  // ParseFromArray also walks the message by reflection for missing required fields; most
+  // types cannot miss any.
+  const char* body = payload.data() + in.CurrentPosition();
+  if (!(type->may_miss_required_fields()
+            ? record.message->ParseFromArray(body, static_cast<int>(length))
+            : record.message->ParsePartialFromArray(body, static_cast<int>(length)))) {
     return Corrupt(primary_key, "it does not parse as " + type->name());
   }
   record.primary_key = primary_key;
@@ -572,7 +592,7 @@ StatusOr<StoredRecord> RecordStore::Decode(const Tuple& primary_key, std::string
 
 StatusOr<std::optional<StoredRecord>> RecordStore::LoadRecord(const Tuple& primary_key) {
   ASSIGN_OR_RETURN(std::optional<cursor::SplitRecord> split,
-                   cursor::LoadSplit(context_, records_, primary_key));
+                   cursor::LoadSplitByPointReads(context_, records_, primary_key));
   if (!split.has_value()) return std::optional<StoredRecord>();
   ASSIGN_OR_RETURN(StoredRecord record,
                    Decode(primary_key, split->value, records_.Pack(primary_key)));
@@ -582,13 +602,15 @@ StatusOr<std::optional<StoredRecord>> RecordStore::LoadRecord(const Tuple& prima
 }
 
 StatusOr<bool> RecordStore::RecordExists(const Tuple& primary_key) {
+  // A record has (pk..., 0) when unsplit, else chunk (pk..., 1) (split_helper.h): two point
+  // reads, which the engine answers from its Bloom filters when the record does not exist.
   Subspace record = records_.Sub(primary_key);
-  // Data keys: from suffix 0 on (the version key, -1, sorts before them).
-  std::string data_begin = record.Pack(Tuple::Of(cursor::kUnsplitSuffix));
-  std::string data_end = record.Range().second;
-  ASSIGN_OR_RETURN(kv::RangeResult rows,
-                   context_.txn().GetRange(data_begin, data_end, {.limit = 1}));
-  return !rows.rows.empty();
+  for (int64_t data_suffix : {cursor::kUnsplitSuffix, int64_t{1}}) {
+    ASSIGN_OR_RETURN(std::optional<std::string> data,
+                     context_.txn().Get(record.Pack(Tuple::Of(data_suffix))));
+    if (data.has_value()) return true;
+  }
+  return false;
 }
 
 Status RecordStore::UpdateIndexes(const IndexedRecord* old_record,
@@ -640,7 +662,7 @@ StatusOr<SavedRecord> RecordStore::SaveRecord(const google::protobuf::Message& r
                                                       record.GetDescriptor()->full_name() +
                                                       " is not a record type of this store");
   }
-  if (!record.IsInitialized()) {
+  if (type->may_miss_required_fields() && !record.IsInitialized()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "record of type " + type->name() +
                          " misses required fields: " + record.InitializationErrorString());

@@ -76,7 +76,7 @@
 namespace recordstore::store {
 
 // The header format this code writes; it opens stores of this format or older.
-inline constexpr uint32_t kStoreFormatVersion = 1;
+inline constexpr uint32_t kStoreFormatVersion = 2;
 
 // Under an index's (9, index) build space: while (9, index, "by_index") exists (its value is
 // the source index's name), the index is being built from another index and writers

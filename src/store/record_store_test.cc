@@ -451,6 +451,61 @@ TEST_F(RecordStoreTest, DisabledIndexesAreClearedAndNotMaintained) {
   EXPECT_EQ(Keys(Tuple::Of(5)), Strings{"(\"order_by_sku\")"});
 }
 
+// The header says whether index states are stored, so an open reads (5) only when one is;
+// a state change that flips it rewrites the header, which every opener has read.
+TEST_F(RecordStoreTest, TheHeaderTellsWhetherIndexStatesAreStored) {
+  InStore([](RecordStore& store) { EXPECT_FALSE(store.header().has_index_states()); });
+  InStore([](RecordStore& store) {
+    ASSERT_TRUE(store.SetIndexState("order_by_sku", IndexState::kDisabled).ok());
+    EXPECT_TRUE(store.header().has_index_states());
+  });
+  InStore([](RecordStore& store) {
+    EXPECT_TRUE(store.header().has_index_states());
+    EXPECT_EQ(store.GetIndexState("order_by_sku"), IndexState::kDisabled);
+  });
+
+  // An opener that read the header conflicts with the state change that rewrites it.
+  std::unique_ptr<RecordContext> reader = NewContext();
+  std::unique_ptr<RecordStore> opened = OpenStore(*reader);
+  ASSERT_NE(opened, nullptr);
+  EXPECT_EQ(opened->GetIndexState("order_by_sku"), IndexState::kDisabled);
+  InStore([](RecordStore& store) {
+    ASSERT_TRUE(store.SetIndexState("order_by_sku", IndexState::kReadable).ok());
+    EXPECT_FALSE(store.header().has_index_states());
+  });
+  Save(*opened, "Order", kOrder);
+  EXPECT_TRUE(HasErrorCode(reader->Commit(), ErrorCode::kNotCommitted));
+  EXPECT_EQ(Keys(Tuple::Of(5)), Strings{});
+  InStore([](RecordStore& store) {
+    EXPECT_EQ(store.GetIndexState("order_by_sku"), IndexState::kReadable);
+  });
+}
+
+// A format-1 header says nothing about index states: they are read, and the header is
+// rewritten in format 2.
+TEST_F(RecordStoreTest, FormatOneStoresAreReadAndUpgraded) {
+  InStore([](RecordStore& store) {
+    ASSERT_TRUE(store.SetIndexState("order_by_sku", IndexState::kWriteOnly).ok());
+  });
+  {
+    std::unique_ptr<RecordContext> context = NewContext();
+    proto::StoreHeader header;
+    header.set_format_version(1);
+    header.set_metadata_version(3);
+    context->txn().Set(kStore.Pack(Tuple::Of(0)), header.SerializeAsString());
+    ASSERT_TRUE(context->Commit().ok());
+  }
+  InStore([](RecordStore& store) {
+    EXPECT_EQ(store.GetIndexState("order_by_sku"), IndexState::kWriteOnly);
+    EXPECT_EQ(store.header().format_version(), 2u);
+    EXPECT_TRUE(store.header().has_index_states());
+  });
+  InStore([](RecordStore& store) {
+    EXPECT_EQ(store.header().format_version(), 2u);
+    EXPECT_EQ(store.GetIndexState("order_by_sku"), IndexState::kWriteOnly);
+  });
+}
+
 TEST_F(RecordStoreTest, SplitRecordsKeepTheirIndexes) {
   std::string thumbnail(250'000, 'x');
   for (size_t i = 0; i < thumbnail.size(); ++i) thumbnail[i] = static_cast<char>(i * 31 % 251);
