@@ -271,6 +271,16 @@ StatusOr<ExpressionShape> FieldKeyExpression::Validate(const Descriptor& type) c
   return shape;
 }
 
+const FieldDescriptor* FieldKeyExpression::FieldIn(const Descriptor& type) const {
+  const int hint = field_index_hint_.load(std::memory_order_relaxed);
+  if (hint >= 0 && hint < type.field_count() && type.field(hint)->name() == name_) {
+    return type.field(hint);
+  }
+  const FieldDescriptor* field = type.FindFieldByName(name_);
+  if (field != nullptr) field_index_hint_.store(field->index(), std::memory_order_relaxed);
+  return field;
+}
+
 StatusOr<std::vector<Tuple>> FieldKeyExpression::EvaluateOn(
     const Message* message, const EvaluationContext& context) const {
   if (message == nullptr) {
@@ -283,7 +293,7 @@ StatusOr<std::vector<Tuple>> FieldKeyExpression::EvaluateOn(
         return One(Tuple().Append(Tuple()));
     }
   }
-  const FieldDescriptor& field = *message->GetDescriptor()->FindFieldByName(name_);
+  const FieldDescriptor& field = *FieldIn(*message->GetDescriptor());
   const Reflection& reflection = *message->GetReflection();
   switch (fan_type_) {
     case FanType::kScalar:
@@ -343,7 +353,7 @@ StatusOr<std::vector<Tuple>> NestingKeyExpression::EvaluateOn(
     if (parent_.fan_type() == FanType::kFanOut) return std::vector<Tuple>();
     return child_->EvaluateOn(nullptr, context);
   }
-  const FieldDescriptor& field = *message->GetDescriptor()->FindFieldByName(parent_.name());
+  const FieldDescriptor& field = *parent_.FieldIn(*message->GetDescriptor());
   const Reflection& reflection = *message->GetReflection();
   if (parent_.fan_type() == FanType::kScalar) {
     const Message* child =

@@ -20,6 +20,7 @@
 #ifndef RECORDSTORE_METADATA_KEY_EXPRESSION_H_
 #define RECORDSTORE_METADATA_KEY_EXPRESSION_H_
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -152,8 +153,14 @@ class FieldKeyExpression final : public KeyExpression {
  public:
   FieldKeyExpression(std::string name, FanType fan_type)
       : name_(std::move(name)), fan_type_(fan_type) {}
+  FieldKeyExpression(const FieldKeyExpression& other)
+      : name_(other.name_), fan_type_(other.fan_type_) {}
   const std::string& name() const { return name_; }
   FanType fan_type() const { return fan_type_; }
+  // The field called name() in `type`, or null. Remembers the field's index, so that the
+  // usual case (records of one schema) costs a name comparison instead of a descriptor-pool
+  // lookup; checked by name, so messages of another pool or schema are still right.
+  const google::protobuf::FieldDescriptor* FieldIn(const google::protobuf::Descriptor& type) const;
 
   Kind kind() const override { return Kind::kField; }
   int ColumnSize() const override { return 1; }
@@ -166,6 +173,7 @@ class FieldKeyExpression final : public KeyExpression {
  private:
   std::string name_;
   FanType fan_type_;
+  mutable std::atomic<int> field_index_hint_{-1};
 };
 
 // `child` evaluated on the message in field `parent`; a fan-out parent evaluates the child on
