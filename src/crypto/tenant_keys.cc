@@ -198,6 +198,27 @@ StatusOr<DataKey> TenantKeyStore::LoadKey(kv::Transaction& txn, const std::strin
   return Unwrap(tenant, id, *value);
 }
 
+Status TenantKeyStore::CheckMasterKey(kv::Transaction& txn) const {
+  auto [begin, end] = space_.Range();
+  kv::RangeReader reader(txn, kv::RangeEndpoint::Inclusive(begin),
+                         kv::RangeEndpoint::Exclusive(end));
+  while (true) {
+    ASSIGN_OR_RETURN(const kv::KeyValue* row, reader.Next());
+    if (row == nullptr) return absl::OkStatus();
+    // The first tenant's "current" row sorts before its key rows; skip such rows.
+    std::optional<std::pair<std::string, uint32_t>> id = KeyRowId(space_, row->key);
+    if (!id.has_value()) continue;
+    StatusOr<DataKey> key = Unwrap(id->first, id->second, row->value);
+    if (key.ok()) OPENSSL_cleanse(key->bytes.data(), key->bytes.size());
+    return key.status();
+  }
+}
+
+void TenantKeyStore::DeleteTenantKeys(kv::Transaction& txn, const std::string& tenant) const {
+  auto [begin, end] = TenantSpace(tenant).Range();
+  txn.ClearRange(begin, end);
+}
+
 StatusOr<std::vector<WrappedKeyInfo>> TenantKeyStore::ListKeys(kv::Transaction& txn,
                                                                const std::string& tenant) const {
   auto [begin, end] = TenantSpace(tenant).Sub(Tuple::Of(kKeys)).Range();

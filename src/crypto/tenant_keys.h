@@ -87,6 +87,18 @@ class TenantKeyStore {
   //                             copied from another tenant or id) or does not parse.
   StatusOr<DataKey> LoadKey(kv::Transaction& txn, const std::string& tenant, uint32_t id) const;
 
+  // Checks that this store holds the master key the stored data keys are wrapped with, by
+  // unwrapping the first data key of the key space (normally 2 reads: the first tenant's
+  // "current" row and its key 1). OK when there is no data key yet. LoadKey's errors
+  // otherwise: permission_denied naming the tenant, the key id and both master key ids when
+  // the server was started with another master key.
+  Status CheckMasterKey(kv::Transaction& txn) const;
+
+  // Deletes every data key of `tenant` with its current id and re-encryption progress
+  // (crypto-shredding: what is left of the tenant's records can no longer be decrypted). A
+  // later EnsureTenantKey starts again at id 1 with a new random key.
+  void DeleteTenantKeys(kv::Transaction& txn, const std::string& tenant) const;
+
   // Every data key of `tenant`, by ascending id.
   StatusOr<std::vector<WrappedKeyInfo>> ListKeys(kv::Transaction& txn,
                                                  const std::string& tenant) const;
