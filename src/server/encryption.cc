@@ -122,10 +122,8 @@ Status TenantEncryption::DeleteTenantKeys(const std::string& tenant) {
     providers_.erase(tenant);
   }
   if (keys_ == nullptr) return absl::OkStatus();
-  Status deleted = db_.Run([&](kv::Transaction& txn) -> Status {
-    keys_->DeleteTenantKeys(txn, tenant);
-    return absl::OkStatus();
-  });
+  Status deleted =
+      db_.Run([&](kv::Transaction& txn) { return keys_->DeleteTenantKeys(txn, tenant); });
   return deleted.ok() ? deleted : Explain(deleted);
 }
 
