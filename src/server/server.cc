@@ -121,6 +121,7 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   encryption.previous_master_key_files = options.previous_master_key_files;
   // A memory:// store keeps its key in memory too: a key file would outlive the data.
   if (!url.starts_with("memory://")) {
+    // A failure shows when the key file is created there, with the path and the reason.
     std::error_code error;
     std::filesystem::create_directories(options.data_dir, error);
     encryption.generated_key_file =
