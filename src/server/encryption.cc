@@ -20,6 +20,8 @@ Status Explain(const Status& error) {
 struct FoundKey {
   std::optional<crypto::MasterKey> key;
   std::string source;
+  // The key file this start created (empty when none).
+  std::string generated_file;
 };
 
 StatusOr<FoundKey> FindMasterKey(const EncryptionOptions& options) {
@@ -39,8 +41,10 @@ StatusOr<FoundKey> FindMasterKey(const EncryptionOptions& options) {
     // Encryption off never creates a key; without one, nothing encrypted can be read.
     if (!options.enabled && HasErrorCode(key.status(), ErrorCode::kNotFound)) return FoundKey{};
     RETURN_IF_ERROR(key.status());
-    return FoundKey{*std::move(key), std::string(existed ? "file " : "file generated now: ") +
-                                         options.generated_key_file};
+    return FoundKey{
+        *std::move(key),
+        std::string(existed ? "file " : "file generated now: ") + options.generated_key_file,
+        existed ? std::string() : options.generated_key_file};
   }
   if (!options.enabled) return FoundKey{};
   ASSIGN_OR_RETURN(crypto::MasterKey key, crypto::MasterKey::Generate());
@@ -82,7 +86,15 @@ StatusOr<std::unique_ptr<TenantEncryption>> TenantEncryption::Open(
     encryption->rewrapped_ = *rewrapped;
   }
   Status checked = db.Run([&](kv::Transaction& txn) { return keys->CheckMasterKey(txn); });
-  if (!checked.ok()) return Explain(checked);
+  if (!checked.ok()) {
+    // A key generated now for data written under another one (its key file lost or moved)
+    // must not stay: it would stand in the way of restoring the right file.
+    if (!found->generated_file.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove(found->generated_file, ignored);
+    }
+    return Explain(checked);
+  }
   encryption->keys_ = std::move(keys);
   return encryption;
 }

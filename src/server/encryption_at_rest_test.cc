@@ -373,6 +373,20 @@ TEST_F(EncryptionAtRestTest, RestartReadsWithTheSameMasterKeyAndRefusesAnother) 
   ASSERT_EQ(::unsetenv(crypto::kMasterKeyEnvVar), 0);
   EXPECT_TRUE(HasErrorCode(refused.status(), ErrorCode::kPermissionDenied)) << refused.status();
 
+  // The data directory's key file lost: the key generated in its place opens nothing, so the
+  // start fails and removes it again, leaving the path free for the right file.
+  std::filesystem::rename(dir_ + "/master.key", dir_ + "-saved.key");
+  refused = TryStart();
+  EXPECT_TRUE(HasErrorCode(refused.status(), ErrorCode::kPermissionDenied)) << refused.status();
+  EXPECT_NE(refused.status().message().find("is wrapped by master key " + master_id),
+            std::string::npos)
+      << refused.status();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/master.key"));
+  std::filesystem::rename(dir_ + "-saved.key", dir_ + "/master.key");
+  Start();
+  EXPECT_NE(client_->Get(space, "Order", 1, &status).find(Marker("note", 1)), std::string::npos);
+  Stop();
+
   // A key file others may read is refused, saying how to fix it.
   ASSERT_EQ(::chmod(other_file.c_str(), 0644), 0);
   options_.master_key_file = other_file;
