@@ -32,6 +32,10 @@
 //                    record loaded: ours ScanIndex(row_limit 100) + LoadRecord per entry, in
 //                    one transaction; SQLite SELECT ... WHERE total >= ? ORDER BY total LIMIT
 //                    100; raw an iterator over 100 index keys + 100 Gets (+ parse)
+// --compare-encryption adds a fourth system, recordstore_encrypted: the record store with
+// encryption at rest as the server runs it (AES-256-GCM, a TenantKeyProvider over a data key
+// wrapped by a master key, in the same KV store), in the same rounds as the others, and
+// prints the ratio recordstore_encrypted/recordstore per workload.
 // None of the three fsyncs per commit: each writes its log and leaves it to the OS (WAL +
 // NORMAL syncs only at checkpoints). Between inserts and reads, both RocksDB stores are fully
 // compacted and SQLite's WAL is checkpointed (TRUNCATE), so the reads start from settled data.
@@ -41,7 +45,7 @@
 // Flags (defaults): --records=1000000 --batch=100 --loads=200000 --scans=5000 --rounds=10
 // --data-dir=<system temp dir> (the stores go in a subdirectory of it, removed at the end)
 // --systems=recordstore,sqlite,rocksdb (a subset, for profiling one) --schema-dir=<source
-// tree>/src/metadata/testdata/shop.
+// tree>/src/metadata/testdata/shop --compare-encryption (also runs recordstore).
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 #include <sqlite3.h>
@@ -62,6 +66,8 @@
 #include <vector>
 
 #include "bench/bench.h"
+#include "crypto/master_key.h"
+#include "crypto/tenant_keys.h"
 #include "cursor/record_context.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -168,8 +174,9 @@ struct StoreParams {
   int rounds;
   std::string data_dir;
   std::string schema_dir;
-  // By system index (kSystems): whether it runs (--systems, for profiling one system).
-  bool enabled[3] = {true, true, true};
+  // By system index (kSystems): whether it runs (--systems, for profiling one system;
+  // --compare-encryption for the last).
+  bool enabled[4] = {true, true, true, false};
 };
 
 void Check(const Status& s, const char* what) {
@@ -513,7 +520,10 @@ class CountingTransaction final : public kv::Transaction {
 
 class RecordStoreSystem {
  public:
-  RecordStoreSystem(const std::string& dir, const metadata::RecordMetaData& metadata)
+  // `encrypted`: records sealed as the server seals them (server/encryption.h), with a data
+  // key of tenant "bench" wrapped by a master key generated for the run.
+  RecordStoreSystem(const std::string& dir, const metadata::RecordMetaData& metadata,
+                    bool encrypted = false)
       : metadata_(metadata), subspace_(Tuple::Of("shop")) {
     kv::DatabaseOptions options;
     options.sync_commits = false;
@@ -522,9 +532,18 @@ class RecordStoreSystem {
     db_ = std::make_unique<kv::EngineDatabase>(*std::move(storage), options);
     order_type_ = metadata_.FindRecordType("Order");
     if (order_type_ == nullptr) Fail("no Order record type");
+    if (encrypted) {
+      auto master = crypto::MasterKey::Generate();
+      Check(master.status(), "generate master key");
+      auto keys = std::make_shared<const crypto::TenantKeyStore>(Subspace(Tuple::Of("keys")),
+                                                                 *std::move(master));
+      auto provider = crypto::TenantKeyProvider::Open(*db_, keys, "bench");
+      Check(provider.status(), "open the tenant key provider");
+      keys_ = *std::move(provider);
+    }
     // Create the store (header, metadata copy) outside the timed inserts.
     cursor::RecordContext context(db_->CreateTransaction(kv::TransactionOptions()));
-    store::RecordStoreOptions store_options;
+    store::RecordStoreOptions store_options = StoreOptions();
     store_options.open_mode = store::OpenMode::kCreate;
     Check(store::RecordStore::Open(context, subspace_, metadata_, store_options).status(),
           "create record store");
@@ -611,8 +630,15 @@ class RecordStoreSystem {
   const MutationCounts& counts() const { return counts_; }
 
  private:
-  std::unique_ptr<store::RecordStore> OpenStore(cursor::RecordContext& context) {
+  store::RecordStoreOptions StoreOptions() const {
     store::RecordStoreOptions options;
+    options.keys = keys_;
+    options.serializer.encrypt = keys_ != nullptr;
+    return options;
+  }
+
+  std::unique_ptr<store::RecordStore> OpenStore(cursor::RecordContext& context) {
+    store::RecordStoreOptions options = StoreOptions();
     options.open_mode = store::OpenMode::kOpenExisting;
     auto store = store::RecordStore::Open(context, subspace_, metadata_, options);
     Check(store.status(), "open record store");
@@ -623,6 +649,8 @@ class RecordStoreSystem {
   Subspace subspace_;
   const metadata::RecordType* order_type_ = nullptr;
   std::unique_ptr<kv::EngineDatabase> db_;
+  // Null: records are stored in plaintext.
+  std::shared_ptr<const KeyProvider> keys_;
   MutationCounts counts_;
 };
 
@@ -978,7 +1006,10 @@ class SqliteSystem {
 
 // --- The run ---
 
-constexpr const char* kSystems[] = {"recordstore", "sqlite", "rocksdb"};
+constexpr const char* kSystems[] = {"recordstore", "sqlite", "rocksdb", "recordstore_encrypted"};
+constexpr int kSystemCount = 4;
+// Whether system `s` is one of the two record stores (index 0 plain, 3 encrypted).
+bool IsRecordStore(int s) { return s == 0 || s == 3; }
 
 Result WithParams(Result r, const StoreParams& p) {
   r.params.insert(r.params.begin(),
@@ -986,8 +1017,9 @@ Result WithParams(Result r, const StoreParams& p) {
   return r;
 }
 
-constexpr const char* kStoreFlags[] = {"records", "batch",    "loads",   "scans",
-                                       "rounds",  "data-dir", "systems", "schema-dir"};
+constexpr const char* kStoreFlags[] = {"records", "batch",      "loads",
+                                       "scans",   "rounds",     "data-dir",
+                                       "systems", "schema-dir", "compare-encryption"};
 
 int RunStore(const Options& options, Reporter& reporter) {
   // A full run takes many minutes: --help, or a mistyped flag, must not start one.
@@ -997,7 +1029,7 @@ int RunStore(const Options& options, Reporter& reporter) {
                    "usage: recordstore_bench store [--format=json] [--records=1000000] "
                    "[--batch=100] [--loads=200000] [--scans=5000] [--rounds=10] "
                    "[--data-dir=<temp dir>] [--systems=recordstore,sqlite,rocksdb] "
-                   "[--schema-dir=src/metadata/testdata/shop]\n");
+                   "[--schema-dir=src/metadata/testdata/shop] [--compare-encryption]\n");
       return flag == "help" ? 0 : 2;
     }
   }
@@ -1010,10 +1042,12 @@ int RunStore(const Options& options, Reporter& reporter) {
   p.data_dir = options.Get("data-dir", std::filesystem::temp_directory_path().string());
   p.schema_dir = options.Get("schema-dir", RS_SHOP_SCHEMA_DIR);
   std::string systems = options.Get("systems", "recordstore,sqlite,rocksdb");
-  for (int s = 0; s < 3; ++s) {
+  for (int s = 0; s < kSystemCount; ++s) {
     p.enabled[s] =
         ("," + systems + ",").find(std::string(",") + kSystems[s] + ",") != std::string::npos;
   }
+  const bool compare_encryption = options.Get("compare-encryption", "false") != "false";
+  if (compare_encryption) p.enabled[0] = p.enabled[3] = true;
   if (p.records <= kScanRows || p.batch <= 0 || p.loads < 0 || p.scans < 0 || p.rounds <= 0) {
     std::fprintf(stderr, "need records > %d and positive batch, rounds\n", kScanRows);
     return 2;
@@ -1025,6 +1059,7 @@ int RunStore(const Options& options, Reporter& reporter) {
   std::filesystem::remove_all(root);
   std::filesystem::create_directories(root / "recordstore");
   std::filesystem::create_directories(root / "rocksdb");
+  std::filesystem::create_directories(root / "recordstore_encrypted");
   Progress("stores under " + root.string());
 
   metadata::RecordMetaData metadata = BuildMetadata(p.schema_dir);
@@ -1035,11 +1070,17 @@ int RunStore(const Options& options, Reporter& reporter) {
   Dataset data = MakeDataset(p.records);
   {
     RecordStoreSystem ours((root / "recordstore").string(), metadata);
+    // Opened (and its data key created) only when it runs.
+    std::unique_ptr<RecordStoreSystem> ours_encrypted;
+    if (p.enabled[3]) {
+      ours_encrypted = std::make_unique<RecordStoreSystem>(
+          (root / "recordstore_encrypted").string(), metadata, /*encrypted=*/true);
+    }
     SqliteSystem sqlite((root / "orders.sqlite").string());
     RawRocksDbSystem raw((root / "rocksdb").string(), metadata, *order_type);
 
     // insert
-    Tally insert_tally[3];
+    Tally insert_tally[kSystemCount];
     std::vector<OrderRow> rows;
     std::vector<std::unique_ptr<Message>> messages;
     const int64_t counted_transactions = 10;
@@ -1047,8 +1088,8 @@ int RunStore(const Options& options, Reporter& reporter) {
     for (int r = 0; r < p.rounds; ++r) {
       int64_t from = p.records * r / p.rounds;
       int64_t to = p.records * (r + 1) / p.rounds;
-      for (int k = 0; k < 3; ++k) {
-        int system = (r + k) % 3;
+      for (int k = 0; k < kSystemCount; ++k) {
+        int system = (r + k) % kSystemCount;
         if (!p.enabled[system]) continue;
         Tally& tally = insert_tally[system];
         for (int64_t i = from; i < to; i += p.batch) {
@@ -1065,6 +1106,8 @@ int RunStore(const Options& options, Reporter& reporter) {
           double start = NowSeconds();
           if (system == 0) {
             ours.Insert(messages, tally, ours_transactions++ < counted_transactions);
+          } else if (system == 3) {
+            ours_encrypted->Insert(messages, tally, false);
           } else if (system == 1) {
             sqlite.Insert(rows, tally);
           } else {
@@ -1079,7 +1122,11 @@ int RunStore(const Options& options, Reporter& reporter) {
                std::to_string(p.rounds) + "; so far recordstore " +
                std::to_string(static_cast<int>(insert_tally[0].seconds)) + " s, sqlite " +
                std::to_string(static_cast<int>(insert_tally[1].seconds)) + " s, rocksdb " +
-               std::to_string(static_cast<int>(insert_tally[2].seconds)) + " s)");
+               std::to_string(static_cast<int>(insert_tally[2].seconds)) + " s" +
+               (p.enabled[3] ? ", recordstore_encrypted " +
+                                   std::to_string(static_cast<int>(insert_tally[3].seconds)) + " s"
+                             : std::string()) +
+               ")");
     }
     const MutationCounts& counts = ours.counts();
     char pairs[32], mutations[32], clear_ranges[32];
@@ -1102,13 +1149,13 @@ int RunStore(const Options& options, Reporter& reporter) {
                    "baseline writes %d\n",
                    pairs, kRawPairsPerRecord);
     }
-    for (int s = 0; s < 3; ++s) {
+    for (int s = 0; s < kSystemCount; ++s) {
       if (!p.enabled[s]) continue;
       Result r = WithParams(MakeResult("insert", kSystems[s], insert_tally[s].ops,
                                        insert_tally[s].seconds, insert_tally[s].latencies),
                             p);
       r.params.push_back(
-          {"kv_pairs_per_record", s == 0 ? pairs : std::to_string(kRawPairsPerRecord)});
+          {"kv_pairs_per_record", IsRecordStore(s) ? pairs : std::to_string(kRawPairsPerRecord)});
       if (s == 0) {
         r.params.push_back({"kv_mutations_per_record", mutations});
         r.params.push_back({"range_clears_per_record", clear_ranges});
@@ -1117,6 +1164,7 @@ int RunStore(const Options& options, Reporter& reporter) {
     }
     reporter.PrintRatio("insert", "recordstore", "sqlite");
     reporter.PrintRatio("insert", "recordstore", "rocksdb");
+    if (p.enabled[3]) reporter.PrintRatio("insert", "recordstore_encrypted", "recordstore");
 
     Progress(
         "verifying the count indexes, then settling: compacting both RocksDB stores, "
@@ -1124,7 +1172,9 @@ int RunStore(const Options& options, Reporter& reporter) {
     if (p.enabled[0]) ours.Verify(data);
     if (p.enabled[1]) sqlite.Verify(data);
     if (p.enabled[2]) raw.Verify(data);
+    if (p.enabled[3]) ours_encrypted->Verify(data);
     ours.Compact();
+    if (p.enabled[3]) ours_encrypted->Compact();
     raw.Compact();
     sqlite.Checkpoint();
     Progress("sqlite plans: point_load: " +
@@ -1134,12 +1184,13 @@ int RunStore(const Options& options, Reporter& reporter) {
 
     // point_load: the same random keys, in the same order, for each system.
     Progress("point_load: " + std::to_string(p.loads) + " random loads per system");
-    Tally load_tally[3];
-    std::mt19937_64 load_rng[3] = {std::mt19937_64(7), std::mt19937_64(7), std::mt19937_64(7)};
+    Tally load_tally[kSystemCount];
+    std::mt19937_64 load_rng[kSystemCount] = {std::mt19937_64(7), std::mt19937_64(7),
+                                              std::mt19937_64(7), std::mt19937_64(7)};
     for (int r = 0; r < p.rounds; ++r) {
       int64_t count = p.loads * (r + 1) / p.rounds - p.loads * r / p.rounds;
-      for (int k = 0; k < 3; ++k) {
-        int system = (r + k) % 3;
+      for (int k = 0; k < kSystemCount; ++k) {
+        int system = (r + k) % kSystemCount;
         if (!p.enabled[system]) continue;
         Tally& tally = load_tally[system];
         double start = NowSeconds();
@@ -1150,6 +1201,8 @@ int RunStore(const Options& options, Reporter& reporter) {
           double t0 = NowSeconds();
           if (system == 0) {
             ours.PointLoad(ours.PrimaryKey(customer_id, order_id));
+          } else if (system == 3) {
+            ours_encrypted->PointLoad(ours.PrimaryKey(customer_id, order_id));
           } else if (system == 1) {
             sqlite.PointLoad(customer_id, order_id);
           } else {
@@ -1161,7 +1214,7 @@ int RunStore(const Options& options, Reporter& reporter) {
         tally.ops += count;
       }
     }
-    for (int s = 0; s < 3; ++s) {
+    for (int s = 0; s < kSystemCount; ++s) {
       if (!p.enabled[s]) continue;
       reporter.Add(WithParams(MakeResult("point_load", kSystems[s], load_tally[s].ops,
                                          load_tally[s].seconds, load_tally[s].latencies),
@@ -1169,16 +1222,18 @@ int RunStore(const Options& options, Reporter& reporter) {
     }
     reporter.PrintRatio("point_load", "recordstore", "sqlite");
     reporter.PrintRatio("point_load", "recordstore", "rocksdb");
+    if (p.enabled[3]) reporter.PrintRatio("point_load", "recordstore_encrypted", "recordstore");
 
     // index_range_100
     Progress("index_range_100: " + std::to_string(p.scans) + " scans of " +
              std::to_string(kScanRows) + " orders per system");
-    Tally scan_tally[3];
-    std::mt19937_64 scan_rng[3] = {std::mt19937_64(9), std::mt19937_64(9), std::mt19937_64(9)};
+    Tally scan_tally[kSystemCount];
+    std::mt19937_64 scan_rng[kSystemCount] = {std::mt19937_64(9), std::mt19937_64(9),
+                                              std::mt19937_64(9), std::mt19937_64(9)};
     for (int r = 0; r < p.rounds; ++r) {
       int64_t count = p.scans * (r + 1) / p.rounds - p.scans * r / p.rounds;
-      for (int k = 0; k < 3; ++k) {
-        int system = (r + k) % 3;
+      for (int k = 0; k < kSystemCount; ++k) {
+        int system = (r + k) % kSystemCount;
         if (!p.enabled[system]) continue;
         Tally& tally = scan_tally[system];
         double start = NowSeconds();
@@ -1187,7 +1242,8 @@ int RunStore(const Options& options, Reporter& reporter) {
           double t0 = NowSeconds();
           int rows = system == 0   ? ours.IndexRange(total)
                      : system == 1 ? sqlite.IndexRange(total)
-                                   : raw.IndexRange(total);
+                     : system == 2 ? raw.IndexRange(total)
+                                   : ours_encrypted->IndexRange(total);
           tally.latencies.Record((NowSeconds() - t0) * 1e6);
           if (rows != kScanRows) {
             Fail(std::string("index_range_100: ") + kSystems[system] + " returned " +
@@ -1198,7 +1254,7 @@ int RunStore(const Options& options, Reporter& reporter) {
         tally.ops += count;
       }
     }
-    for (int s = 0; s < 3; ++s) {
+    for (int s = 0; s < kSystemCount; ++s) {
       if (!p.enabled[s]) continue;
       Result r = WithParams(MakeResult("index_range_100", kSystems[s], scan_tally[s].ops,
                                        scan_tally[s].seconds, scan_tally[s].latencies),
@@ -1208,6 +1264,9 @@ int RunStore(const Options& options, Reporter& reporter) {
     }
     reporter.PrintRatio("index_range_100", "recordstore", "sqlite");
     reporter.PrintRatio("index_range_100", "recordstore", "rocksdb");
+    if (p.enabled[3]) {
+      reporter.PrintRatio("index_range_100", "recordstore_encrypted", "recordstore");
+    }
   }
   std::filesystem::remove_all(root);
   return sink == 0 ? 1 : 0;

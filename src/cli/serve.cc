@@ -24,6 +24,11 @@ struct ServeFlags {
   CLI::Option* tls_cert = nullptr;
   CLI::Option* tls_key = nullptr;
   CLI::Option* worker_threads = nullptr;
+  // Encryption at rest.
+  std::string encryption = "on";
+  CLI::Option* encryption_flag = nullptr;
+  CLI::Option* master_key_file = nullptr;
+  CLI::Option* previous_master_key_files = nullptr;
 };
 
 // "host:port" with the port the listener actually got (the configured one may be 0).
@@ -49,6 +54,11 @@ int RunServe(const ServeFlags& flags) {
   if (flags.tls_cert->count() > 0) options.tls_cert_file = given.tls_cert_file;
   if (flags.tls_key->count() > 0) options.tls_key_file = given.tls_key_file;
   if (flags.worker_threads->count() > 0) options.worker_threads = given.worker_threads;
+  if (flags.encryption_flag->count() > 0) options.encryption = flags.encryption == "on";
+  if (flags.master_key_file->count() > 0) options.master_key_file = given.master_key_file;
+  if (flags.previous_master_key_files->count() > 0) {
+    options.previous_master_key_files = given.previous_master_key_files;
+  }
 
   // Signals are taken by sigwait below: block them before any server thread exists, so every
   // thread inherits the mask and none is interrupted.
@@ -72,9 +82,17 @@ int RunServe(const ServeFlags& flags) {
               << BoundAddress(options.http_listen, running.http_port())
               << " (/healthz, /metrics)\n";
   }
+  const server::TenantEncryption& encryption = running.encryption();
   std::cout << "recordstore: data in "
-            << (options.kv_url.empty() ? options.data_dir + "/kv" : options.kv_url)
-            << "; stop with SIGTERM or Ctrl-C" << std::endl;
+            << (options.kv_url.empty() ? options.data_dir + "/kv" : options.kv_url) << ", "
+            << (encryption.enabled() ? "encrypted at rest with "
+                                     : "NOT encrypted at rest (--encryption=off), reading with ")
+            << encryption.description();
+  if (encryption.rewrapped_at_open() > 0) {
+    std::cout << ", re-wrapped " << encryption.rewrapped_at_open()
+              << " data keys with it (the previous master keys can be retired)";
+  }
+  std::cout << "; stop with SIGTERM or Ctrl-C" << std::endl;
 
   int received = 0;
   sigwait(&signals, &received);
@@ -113,6 +131,20 @@ void AddServeCommand(CLI::App& app) {
                               ->add_option("--worker-threads", o.worker_threads,
                                            "Most gRPC worker threads (0: gRPC's default)")
                               ->capture_default_str();
+  flags->encryption_flag =
+      serve
+          ->add_option("--encryption", flags->encryption,
+                       "Encryption at rest of new records; off only for tests and benchmarks")
+          ->check(CLI::IsMember({"on", "off"}))
+          ->capture_default_str();
+  flags->master_key_file = serve->add_option(
+      "--master-key-file", o.master_key_file,
+      "Master key file (32 bytes, mode 0600); default: $RECORDSTORE_MASTER_KEY, else "
+      "<data-dir>/master.key, generated on first start");
+  flags->previous_master_key_files =
+      serve->add_option("--previous-master-key-file", o.previous_master_key_files,
+                        "A master key being rotated out (repeatable): data keys wrapped with it "
+                        "are re-wrapped with the current one at start");
   serve->callback([flags] {
     int status = RunServe(*flags);
     if (status != 0) throw CLI::RuntimeError(status);

@@ -31,6 +31,9 @@ namespace recordstore::crypto {
 
 inline constexpr size_t kMasterKeySize = 32;
 
+// The environment variable the server reads the master key from when no key file is given.
+inline constexpr char kMasterKeyEnvVar[] = "RECORDSTORE_MASTER_KEY";
+
 class MasterKey {
  public:
   // A key with these bytes; its id is their fingerprint.

@@ -17,6 +17,7 @@ constexpr int64_t kWrapFormat = 1;
 constexpr size_t kNonceSize = 12;
 constexpr std::string_view kCurrent = "current";
 constexpr std::string_view kKeys = "keys";
+constexpr std::string_view kRetired = "retired";
 
 std::string WrapAad(const std::string& tenant, uint32_t id, const std::string& master_key_id) {
   return Tuple::Of("recordstore data key", kWrapFormat, tenant, int64_t{id}, master_key_id).Pack();
@@ -156,20 +157,36 @@ StatusOr<uint32_t> TenantKeyStore::EnsureTenantKey(kv::Transaction& txn,
   return RotateTenantKey(txn, tenant);
 }
 
-StatusOr<uint32_t> TenantKeyStore::RotateTenantKey(kv::Transaction& txn,
-                                                   const std::string& tenant) const {
-  Subspace keys = TenantSpace(tenant).Sub(Tuple::Of(kKeys));
-  auto [begin, end] = keys.Range();
+StatusOr<int64_t> TenantKeyStore::HighestKeyId(kv::Transaction& txn,
+                                               const std::string& tenant) const {
+  auto [begin, end] = TenantSpace(tenant).Sub(Tuple::Of(kKeys)).Range();
   ASSIGN_OR_RETURN(kv::RangeResult last, txn.GetRange(begin, end, {.limit = 1, .reverse = true}));
-  int64_t next_id = 1;
   if (!last.rows.empty()) {
     std::optional<std::pair<std::string, uint32_t>> row = KeyRowId(space_, last.rows[0].key);
     if (!row.has_value()) {
       return MakeError(ErrorCode::kDataCorruption,
                        "an unexpected key among the data keys of tenant \"" + tenant + "\"");
     }
-    next_id = int64_t{row->second} + 1;
+    return int64_t{row->second};
   }
+  ASSIGN_OR_RETURN(std::optional<std::string> retired,
+                   txn.Get(TenantSpace(tenant).Pack(Tuple::Of(kRetired))));
+  if (!retired.has_value()) return 0;
+  StatusOr<Tuple> tuple = Tuple::Unpack(*retired);
+  std::optional<int64_t> id;
+  if (tuple.ok() && tuple->size() == 1) id = (*tuple)[0].AsInt64();
+  if (!id.has_value() || *id < 1 || *id > UINT32_MAX) {
+    return MakeError(ErrorCode::kDataCorruption,
+                     "the retired data key ids of tenant \"" + tenant + "\" do not parse");
+  }
+  return *id;
+}
+
+StatusOr<uint32_t> TenantKeyStore::RotateTenantKey(kv::Transaction& txn,
+                                                   const std::string& tenant) const {
+  Subspace keys = TenantSpace(tenant).Sub(Tuple::Of(kKeys));
+  ASSIGN_OR_RETURN(int64_t highest, HighestKeyId(txn, tenant));
+  int64_t next_id = highest + 1;
   if (next_id > UINT32_MAX) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "tenant \"" + tenant + "\" has used every data key id");
@@ -196,6 +213,32 @@ StatusOr<DataKey> TenantKeyStore::LoadKey(kv::Transaction& txn, const std::strin
     return MakeError(ErrorCode::kNotFound, KeyName(tenant, id) + " does not exist");
   }
   return Unwrap(tenant, id, *value);
+}
+
+Status TenantKeyStore::CheckMasterKey(kv::Transaction& txn) const {
+  auto [begin, end] = space_.Range();
+  kv::RangeReader reader(txn, kv::RangeEndpoint::Inclusive(begin),
+                         kv::RangeEndpoint::Exclusive(end));
+  while (true) {
+    ASSIGN_OR_RETURN(const kv::KeyValue* row, reader.Next());
+    if (row == nullptr) return absl::OkStatus();
+    // The first tenant's "current" row sorts before its key rows; skip such rows.
+    std::optional<std::pair<std::string, uint32_t>> id = KeyRowId(space_, row->key);
+    if (!id.has_value()) continue;
+    StatusOr<DataKey> key = Unwrap(id->first, id->second, row->value);
+    if (key.ok()) OPENSSL_cleanse(key->bytes.data(), key->bytes.size());
+    return key.status();
+  }
+}
+
+Status TenantKeyStore::DeleteTenantKeys(kv::Transaction& txn, const std::string& tenant) const {
+  ASSIGN_OR_RETURN(int64_t highest, HighestKeyId(txn, tenant));
+  auto [begin, end] = TenantSpace(tenant).Range();
+  txn.ClearRange(begin, end);
+  if (highest > 0) {
+    txn.Set(TenantSpace(tenant).Pack(Tuple::Of(kRetired)), Tuple::Of(highest).Pack());
+  }
+  return absl::OkStatus();
 }
 
 StatusOr<std::vector<WrappedKeyInfo>> TenantKeyStore::ListKeys(kv::Transaction& txn,

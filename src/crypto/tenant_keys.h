@@ -6,11 +6,14 @@
 // directory /recordstore/system/keys); docs/security.md has the same table:
 //   K + (tenant, "current")       -> (id)   the data key id new records are sealed with
 //   K + (tenant, "keys", id)      -> (1, master_key_id, b"nonce", b"ciphertext+tag", created_us)
-//                                    one wrapped data key; ids are 1, 2, 3, ... per tenant and
-//                                    never reused; keys are never deleted by this code
+//                                    one wrapped data key; ids are 1, 2, 3, ... per tenant
+//                                    name and never reused, not even after the tenant's
+//                                    deletion
 //   K + (tenant, "reencrypt", b"store prefix", ...)   re-encryption progress
 //                                    (reencryption_job.h)
-// `tenant` is a string element, `id` an integer. Values are packed tuples.
+//   K + (tenant, "retired")       -> (id)   after DeleteTenantKeys: the highest id used
+// `tenant` is a string element, `id` an integer. Values are packed tuples. Only
+// DeleteTenantKeys deletes data keys.
 //
 // Why AES-256-GCM and not AES key wrap (RFC 5649): GCM authenticates associated data, and the
 // wrap binds each key to its place: AAD = ("recordstore data key", 1, tenant, id,
@@ -87,6 +90,20 @@ class TenantKeyStore {
   //                             copied from another tenant or id) or does not parse.
   StatusOr<DataKey> LoadKey(kv::Transaction& txn, const std::string& tenant, uint32_t id) const;
 
+  // Checks that this store holds the master key the stored data keys are wrapped with, by
+  // unwrapping the first data key of the key space (normally 2 reads: the first tenant's
+  // "current" row and its key 1). OK when there is no data key yet. LoadKey's errors
+  // otherwise: permission_denied naming the tenant, the key id and both master key ids when
+  // the server was started with another master key.
+  Status CheckMasterKey(kv::Transaction& txn) const;
+
+  // Deletes every data key of `tenant` with its current id and re-encryption progress
+  // (crypto-shredding: what is left of the tenant's records can no longer be decrypted),
+  // keeping only the highest id used: a later key of a tenant of the same name gets the next
+  // id, so that a process still caching a deleted key by its id never takes it for the new
+  // one. Errors: KV errors, data_corruption for a key row that does not parse.
+  Status DeleteTenantKeys(kv::Transaction& txn, const std::string& tenant) const;
+
   // Every data key of `tenant`, by ascending id.
   StatusOr<std::vector<WrappedKeyInfo>> ListKeys(kv::Transaction& txn,
                                                  const std::string& tenant) const;
@@ -103,6 +120,8 @@ class TenantKeyStore {
   StatusOr<std::string> Wrap(const std::string& tenant, uint32_t id, const DataKey& key) const;
   StatusOr<DataKey> Unwrap(const std::string& tenant, uint32_t id, std::string_view wrapped) const;
   StatusOr<WrappedKeyInfo> ParseInfo(uint32_t id, std::string_view wrapped) const;
+  // The highest data key id the tenant has, or had before DeleteTenantKeys; 0 for none.
+  StatusOr<int64_t> HighestKeyId(kv::Transaction& txn, const std::string& tenant) const;
 
   Subspace space_;
   MasterKey master_;

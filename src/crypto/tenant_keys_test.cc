@@ -130,6 +130,67 @@ std::string FlipCiphertextByte(const std::string& wrapped, size_t index) {
   return Tuple::Of(tuple[0], tuple[1], tuple[2], ByteString{sealed}, tuple[4]).Pack();
 }
 
+TEST_F(TenantKeysTest, CheckMasterKeyUnwrapsTheFirstStoredKey) {
+  // Nothing stored yet: any master key is fine.
+  Run([&](kv::Transaction& txn) { return Keys(Master(2))->CheckMasterKey(txn); });
+  Run([&](kv::Transaction& txn) -> Status {
+    RETURN_IF_ERROR(Keys(Master(1))->EnsureTenantKey(txn, "acme").status());
+    return Keys(Master(1))->EnsureTenantKey(txn, "globex").status();
+  });
+  Run([&](kv::Transaction& txn) { return Keys(Master(1))->CheckMasterKey(txn); });
+  // The first key row comes after acme's "current" row; it names the tenant and id.
+  Status wrong =
+      db_->Run([&](kv::Transaction& txn) { return Keys(Master(2))->CheckMasterKey(txn); });
+  EXPECT_TRUE(HasErrorCode(wrong, ErrorCode::kPermissionDenied)) << wrong;
+  EXPECT_NE(wrong.message().find("data key 1 of tenant \"acme\" is wrapped by master key " +
+                                 Master(1).id()),
+            std::string::npos)
+      << wrong;
+  // During a master key rotation the previous key opens it.
+  Run([&](kv::Transaction& txn) { return Keys(Master(2), {Master(1)})->CheckMasterKey(txn); });
+  // A tampered first key is data_corruption.
+  Put(WrappedKeyKey("acme", 1), FlipCiphertextByte(Get(WrappedKeyKey("acme", 1)), 0));
+  Status tampered =
+      db_->Run([&](kv::Transaction& txn) { return Keys(Master(1))->CheckMasterKey(txn); });
+  EXPECT_TRUE(HasErrorCode(tampered, ErrorCode::kDataCorruption)) << tampered;
+}
+
+TEST_F(TenantKeysTest, DeletedTenantKeysAreGoneAndTheirIdsNeverReturn) {
+  auto keys = Keys(Master(1));
+  Run([&](kv::Transaction& txn) -> Status {
+    RETURN_IF_ERROR(keys->EnsureTenantKey(txn, "acme").status());
+    RETURN_IF_ERROR(keys->RotateTenantKey(txn, "acme").status());
+    return keys->EnsureTenantKey(txn, "globex").status();
+  });
+  StatusOr<DataKey> old_key = Load(*keys, "acme", 2);
+  ASSERT_TRUE(old_key.ok());
+  Run([&](kv::Transaction& txn) { return keys->DeleteTenantKeys(txn, "acme"); });
+  EXPECT_TRUE(HasErrorCode(Load(*keys, "acme", 1).status(), ErrorCode::kNotFound));
+  EXPECT_TRUE(HasErrorCode(Load(*keys, "acme", 2).status(), ErrorCode::kNotFound));
+  Run([&](kv::Transaction& txn) -> Status {
+    EXPECT_TRUE(HasErrorCode(keys->CurrentKeyId(txn, "acme").status(), ErrorCode::kNotFound));
+    ASSIGN_OR_RETURN(std::vector<WrappedKeyInfo> infos, keys->ListKeys(txn, "acme"));
+    EXPECT_TRUE(infos.empty());
+    return absl::OkStatus();
+  });
+  // Other tenants keep theirs.
+  EXPECT_TRUE(Load(*keys, "globex", 1).ok());
+  // The name's next key is id 3, a new random key; deleting it again keeps the floor.
+  uint32_t id = 0;
+  Run([&](kv::Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(id, keys->EnsureTenantKey(txn, "acme"));
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(id, 3u);
+  EXPECT_NE(Load(*keys, "acme", 3)->bytes, old_key->bytes);
+  Run([&](kv::Transaction& txn) { return keys->DeleteTenantKeys(txn, "acme"); });
+  Run([&](kv::Transaction& txn) -> Status {
+    ASSIGN_OR_RETURN(id, keys->EnsureTenantKey(txn, "acme"));
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(id, 4u);
+}
+
 TEST_F(TenantKeysTest, TamperedWrappedKeyIsDataCorruption) {
   auto keys = Keys(Master(1));
   Run([&](kv::Transaction& txn) { return keys->EnsureTenantKey(txn, "acme").status(); });

@@ -52,9 +52,9 @@ Status ApplyConfigJson(const std::string& text, const std::string& base_dir,
                        ServerOptions& options) {
   json root = json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
   if (root.is_discarded()) return Invalid("not valid JSON");
-  RETURN_IF_ERROR(
-      OnlyKeys(root, "the top level",
-               {"listen", "http_listen", "data_dir", "kv", "tls", "worker_threads", "limits"}));
+  RETURN_IF_ERROR(OnlyKeys(root, "the top level",
+                           {"listen", "http_listen", "data_dir", "kv", "tls", "worker_threads",
+                            "limits", "encryption"}));
   RETURN_IF_ERROR(GetString(root, "listen", options.listen));
   RETURN_IF_ERROR(GetString(root, "http_listen", options.http_listen));
   RETURN_IF_ERROR(GetString(root, "data_dir", options.data_dir));
@@ -65,6 +65,35 @@ Status ApplyConfigJson(const std::string& text, const std::string& base_dir,
     RETURN_IF_ERROR(GetString(tls, "cert", options.tls_cert_file));
     RETURN_IF_ERROR(GetString(tls, "key", options.tls_key_file));
     for (std::string* path : {&options.tls_cert_file, &options.tls_key_file}) {
+      if (!path->empty() && std::filesystem::path(*path).is_relative() && !base_dir.empty()) {
+        *path = (std::filesystem::path(base_dir) / *path).string();
+      }
+    }
+  }
+  if (root.contains("encryption")) {
+    const json& encryption = root["encryption"];
+    RETURN_IF_ERROR(OnlyKeys(encryption, "\"encryption\"",
+                             {"enabled", "master_key_file", "previous_master_key_files"}));
+    if (encryption.contains("enabled")) {
+      if (!encryption["enabled"].is_boolean()) return Invalid("\"enabled\" is not true or false");
+      options.encryption = encryption["enabled"].get<bool>();
+    }
+    RETURN_IF_ERROR(GetString(encryption, "master_key_file", options.master_key_file));
+    if (encryption.contains("previous_master_key_files")) {
+      const json& files = encryption["previous_master_key_files"];
+      if (!files.is_array()) return Invalid("\"previous_master_key_files\" is not an array");
+      options.previous_master_key_files.clear();
+      for (const json& file : files) {
+        if (!file.is_string()) {
+          return Invalid("\"previous_master_key_files\" holds something else than strings");
+        }
+        options.previous_master_key_files.push_back(file.get<std::string>());
+      }
+    }
+    // Relative key paths are relative to the file, as TLS paths are.
+    std::vector<std::string*> paths = {&options.master_key_file};
+    for (std::string& file : options.previous_master_key_files) paths.push_back(&file);
+    for (std::string* path : paths) {
       if (!path->empty() && std::filesystem::path(*path).is_relative() && !base_dir.empty()) {
         *path = (std::filesystem::path(base_dir) / *path).string();
       }

@@ -17,6 +17,11 @@
 //       "inline_index_build_limit": 200,
 //       "index_build_records_per_second": 0,   // 0: unthrottled
 //       "shutdown_grace_ms": 10000
+//     },
+//     "encryption": {                      // encryption at rest (server/encryption.h)
+//       "enabled": true,                   // false only for tests and benchmarks
+//       "master_key_file": "master.key",   // relative paths are relative to the file
+//       "previous_master_key_files": []    // master keys being rotated out
 //     }
 //   }
 //

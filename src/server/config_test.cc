@@ -32,6 +32,19 @@ TEST(ConfigTest, AppliesEveryKey) {
   EXPECT_EQ(options.shutdown_grace, std::chrono::milliseconds(250));
 }
 
+TEST(ConfigTest, EncryptionBlockWithKeyPathsRelativeToTheFile) {
+  ServerOptions options;
+  ASSERT_TRUE(ApplyConfigJson(R"({"encryption": {"enabled": false,
+      "master_key_file": "keys/new.key",
+      "previous_master_key_files": ["keys/old.key", "/abs/older.key"]}})",
+                              "/etc/rs", options)
+                  .ok());
+  EXPECT_FALSE(options.encryption);
+  EXPECT_EQ(options.master_key_file, "/etc/rs/keys/new.key");
+  EXPECT_EQ(options.previous_master_key_files,
+            (std::vector<std::string>{"/etc/rs/keys/old.key", "/abs/older.key"}));
+}
+
 TEST(ConfigTest, MissingKeysKeepDefaults) {
   ServerOptions options;
   ASSERT_TRUE(ApplyConfigJson("{}", "", options).ok());
@@ -40,6 +53,8 @@ TEST(ConfigTest, MissingKeysKeepDefaults) {
   EXPECT_EQ(options.http_listen, defaults.http_listen);
   EXPECT_EQ(options.data_dir, defaults.data_dir);
   EXPECT_EQ(options.max_message_bytes, defaults.max_message_bytes);
+  EXPECT_TRUE(options.encryption);
+  EXPECT_EQ(options.master_key_file, "");
 }
 
 TEST(ConfigTest, RefusesWhatItCannotUse) {
@@ -56,6 +71,12 @@ TEST(ConfigTest, RefusesWhatItCannotUse) {
            {R"({"worker_threads": "8"})", "\"worker_threads\" is not an integer"},
            {R"({"listen": 7878})", "\"listen\" is not a string"},
            {R"({"tls": {"cert": "a", "pem": "b"}})", "unknown key \"pem\""},
+           {R"({"encryption": {"enabled": "off"}})", "\"enabled\" is not true or false"},
+           {R"({"encryption": {"master_key": "k"}})", "unknown key \"master_key\""},
+           {R"({"encryption": {"previous_master_key_files": "k"}})",
+            "\"previous_master_key_files\" is not an array"},
+           {R"({"encryption": {"previous_master_key_files": [1]}})",
+            "holds something else than strings"},
        }) {
     ServerOptions options;
     Status status = ApplyConfigJson(c.json, "", options);

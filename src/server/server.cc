@@ -115,11 +115,28 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   server->state_.observer = &server->metrics_;
   server->state_.query_batch = std::max(1, options.query_batch);
   server->state_.query_time_limit = options.query_time_limit;
+  EncryptionOptions encryption;
+  encryption.enabled = options.encryption;
+  encryption.master_key_file = options.master_key_file;
+  encryption.previous_master_key_files = options.previous_master_key_files;
+  // A memory:// store keeps its key in memory too: a key file would outlive the data.
+  if (!url.starts_with("memory://")) {
+    // A failure shows when the key file is created there, with the path and the reason.
+    std::error_code error;
+    std::filesystem::create_directories(options.data_dir, error);
+    encryption.generated_key_file =
+        (std::filesystem::path(options.data_dir) / "master.key").string();
+  }
+  ASSIGN_OR_RETURN(server->encryption_, TenantEncryption::Open(*server->db_, encryption));
+  server->state_.encryption = server->encryption_.get();
   const int64_t inline_limit = options.inline_index_build_limit;
+  TenantEncryption* tenant_encryption = server->encryption_.get();
   server->state_.store_options =
-      [inline_limit](const std::string&) -> StatusOr<store::RecordStoreOptions> {
+      [inline_limit,
+       tenant_encryption](const std::string& tenant) -> StatusOr<store::RecordStoreOptions> {
     store::RecordStoreOptions store_options;
     store_options.inline_build_record_limit = inline_limit;
+    RETURN_IF_ERROR(tenant_encryption->Apply(tenant, store_options));
     return store_options;
   };
   server->services_ = MakeServices(server->state_);
@@ -229,6 +246,8 @@ void Server::Shutdown() {
   // Closing the engine flushes it and frees the data directory's lock.
   state_.db = nullptr;
   builds_.reset();
+  state_.encryption = nullptr;
+  encryption_.reset();
   catalog_.reset();
   db_.reset();
   absl::MutexLock lock(&shutdown_mutex_);

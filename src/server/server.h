@@ -17,6 +17,7 @@
 #include "recordstore/kv.h"
 #include "recordstore/status.h"
 #include "server/catalog.h"
+#include "server/encryption.h"
 #include "server/index_builds.h"
 #include "server/metrics.h"
 #include "server/services.h"
@@ -59,6 +60,19 @@ struct ServerOptions {
   double index_build_records_per_second = 0;
   // How long Shutdown lets in-flight requests run before cancelling them.
   std::chrono::milliseconds shutdown_grace{10000};
+
+  // --- Encryption at rest (server/encryption.h, docs/security.md) ---
+  // Seal new records with per-tenant data keys. false (`--encryption=off`) only for tests
+  // and benchmarks: new records are stored in plaintext; records already encrypted stay
+  // readable only while the master key is found.
+  bool encryption = true;
+  // The master key file (32 raw bytes, mode 0600). Empty: the environment variable
+  // RECORDSTORE_MASTER_KEY, else <data_dir>/master.key, generated on first start (for a
+  // memory:// KV, a key held in memory).
+  std::string master_key_file;
+  // Master key files the data keys may still be wrapped with: at start every data key is
+  // re-wrapped with the current master key, after which these can be retired.
+  std::vector<std::string> previous_master_key_files;
 };
 
 class Server {
@@ -78,6 +92,8 @@ class Server {
   kv::Database& db() { return *db_; }
   ServiceState& state() { return state_; }
   Metrics& metrics() { return metrics_; }
+  // REQUIRES: before Shutdown.
+  TenantEncryption& encryption() { return *encryption_; }
 
   // The /metrics text now.
   std::string RenderMetrics() const;
@@ -101,6 +117,7 @@ class Server {
   // The RocksDB directory when the engine is local (its size is reported), else empty.
   std::string kv_directory_;
   std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<TenantEncryption> encryption_;
   std::unique_ptr<IndexBuilds> builds_;
   Metrics metrics_;
   ServiceState state_;

@@ -1226,7 +1226,12 @@ TEST(ServeCommandTest, SigtermFinishesGracefullyAndDataSurvives) {
   EXPECT_NE(grpc_line.find("(plaintext)"), std::string::npos);
   const std::string http_line = serve.Line();
   ASSERT_NE(http_line.find("HTTP listening on 127.0.0.1:"), std::string::npos) << http_line;
-  EXPECT_NE(serve.Line().find("data in " + dir + "/kv"), std::string::npos);
+  const std::string data_line = serve.Line();
+  EXPECT_NE(data_line.find("data in " + dir + "/kv, encrypted at rest with master key "),
+            std::string::npos)
+      << data_line;
+  EXPECT_NE(data_line.find("(file generated now: " + dir + "/master.key)"), std::string::npos)
+      << data_line;
   const int port = PortOf(grpc_line);
   {
     httplib::Client http("127.0.0.1", PortOf(http_line.substr(0, http_line.find(" ("))));

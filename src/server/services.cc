@@ -139,7 +139,13 @@ class AdminService final : public v1::Admin::Service {
   grpc::Status DeleteTenant(ServerContext*, const v1::DeleteTenantRequest* request,
                             v1::DeleteTenantResponse*) override {
     Call call(state_, "Admin.DeleteTenant");
-    return call.Finish(state_.catalog->DeleteTenant(request->tenant()));
+    Status status = state_.catalog->DeleteTenant(request->tenant());
+    // Crypto-shredding, after the catalog: a failure between the two leaves unused keys, never
+    // a tenant whose records cannot be read.
+    if (status.ok() && state_.encryption != nullptr) {
+      status = state_.encryption->DeleteTenantKeys(request->tenant());
+    }
+    return call.Finish(status);
   }
   grpc::Status CreateRecordSpace(ServerContext*, const v1::CreateRecordSpaceRequest* request,
                                  v1::CreateRecordSpaceResponse*) override {

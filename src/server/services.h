@@ -19,6 +19,7 @@
 #include "grpcpp/impl/codegen/service_type.h"
 #include "recordstore/kv.h"
 #include "server/catalog.h"
+#include "server/encryption.h"
 #include "server/index_builds.h"
 #include "store/record_serializer.h"
 #include "store/record_store.h"
@@ -42,6 +43,8 @@ struct ServiceState {
   RequestObserver* observer = nullptr;
   // The store options for a tenant's record spaces (serializer, data keys).
   std::function<StatusOr<store::RecordStoreOptions>(const std::string& tenant)> store_options;
+  // Encryption at rest: deleting a tenant deletes its data keys. May be null.
+  TenantEncryption* encryption = nullptr;
   // Records per response message of a streamed query.
   int query_batch = 100;
   // The time one query call may run before it returns a continuation (the KV transaction

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <cstring>
 #include <memory>
 
 namespace recordstore {
@@ -17,47 +18,109 @@ const unsigned char* Bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
+// OpenSSL 3 looks EVP_aes_256_gcm() up in its provider store on every initialisation (locks,
+// a hash lookup, name comparisons); the cipher is fetched once instead. Never freed: it lives
+// as long as the process.
+const EVP_CIPHER* Aes256Gcm() {
+  static const EVP_CIPHER* const cipher = [] {
+    const EVP_CIPHER* fetched = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+    return fetched != nullptr ? fetched : EVP_aes_256_gcm();
+  }();
+  return cipher;
+}
+
+// A cipher context per thread and direction, keyed by the last key it was initialised with.
+// Records of one tenant come one after another, so most calls only set a new nonce: no
+// context allocation, no AES key expansion, no GHASH table setup per record. The key bytes
+// kept to compare are cleansed when the thread ends (the context's key schedule is freed
+// with it); the key provider holds the same keys for the process's lifetime anyway.
+class KeyedContext {
+ public:
+  ~KeyedContext() { OPENSSL_cleanse(key_.data(), key_.size()); }
+
+  // The context, set up for `key` and `nonce` in the given direction; null when OpenSSL
+  // fails (the next call then starts afresh).
+  EVP_CIPHER_CTX* Begin(bool encrypt, const std::array<uint8_t, 32>& key, std::string_view nonce) {
+    if (ctx_ == nullptr) ctx_.reset(EVP_CIPHER_CTX_new());
+    if (ctx_ == nullptr) return nullptr;
+    const bool same_key = keyed_ && CRYPTO_memcmp(key_.data(), key.data(), key.size()) == 0;
+    keyed_ = false;
+    const int ok =
+        same_key ? EVP_CipherInit_ex(ctx_.get(), nullptr, nullptr, nullptr, Bytes(nonce), encrypt)
+                 : EVP_CipherInit_ex(ctx_.get(), Aes256Gcm(), nullptr, key.data(), Bytes(nonce),
+                                     encrypt);
+    if (ok != 1) return nullptr;
+    key_ = key;
+    keyed_ = true;
+    return ctx_.get();
+  }
+  // After a failed operation: the next call initialises the context from scratch.
+  void Forget() { keyed_ = false; }
+
+ private:
+  CipherContext ctx_;
+  std::array<uint8_t, 32> key_{};
+  bool keyed_ = false;
+};
+
+thread_local KeyedContext seal_context;
+thread_local KeyedContext open_context;
+
 }  // namespace
 
 std::optional<std::string> AesGcmSeal(const std::array<uint8_t, 32>& key, std::string_view nonce,
                                       std::string_view aad, std::string_view plaintext) {
-  CipherContext ctx(EVP_CIPHER_CTX_new());
   std::string out(plaintext.size() + kAesGcmTagSize, '\0');
-  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  if (!AesGcmSealTo(key, nonce, aad, {}, plaintext, out.data())) return std::nullopt;
+  return out;
+}
+
+bool AesGcmSealTo(const std::array<uint8_t, 32>& key, std::string_view nonce, std::string_view aad,
+                  std::string_view aad_suffix, std::string_view plaintext, char* out) {
+  EVP_CIPHER_CTX* ctx = seal_context.Begin(/*encrypt=*/true, key, nonce);
+  auto* dst = reinterpret_cast<unsigned char*>(out);
   int len = 0;
   bool ok =
       ctx != nullptr &&
-      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), Bytes(nonce)) == 1 &&
-      EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
-      EVP_EncryptUpdate(ctx.get(), dst, &len, Bytes(plaintext),
-                        static_cast<int>(plaintext.size())) == 1;
+      EVP_EncryptUpdate(ctx, nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
+      (aad_suffix.empty() || EVP_EncryptUpdate(ctx, nullptr, &len, Bytes(aad_suffix),
+                                               static_cast<int>(aad_suffix.size())) == 1) &&
+      EVP_EncryptUpdate(ctx, dst, &len, Bytes(plaintext), static_cast<int>(plaintext.size())) == 1;
   int total = len;
-  ok = ok && EVP_EncryptFinal_ex(ctx.get(), dst + total, &len) == 1;
+  ok = ok && EVP_EncryptFinal_ex(ctx, dst + total, &len) == 1;
   total += len;
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kAesGcmTagSize, dst + total) == 1;
-  if (!ok) return std::nullopt;
-  return out;
+  ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kAesGcmTagSize, dst + total) == 1;
+  if (!ok) seal_context.Forget();
+  return ok;
 }
 
 std::optional<std::string> AesGcmOpen(const std::array<uint8_t, 32>& key, std::string_view nonce,
                                       std::string_view aad, std::string_view sealed) {
+  return AesGcmOpen(key, nonce, aad, {}, sealed);
+}
+
+std::optional<std::string> AesGcmOpen(const std::array<uint8_t, 32>& key, std::string_view nonce,
+                                      std::string_view aad, std::string_view aad_suffix,
+                                      std::string_view sealed) {
   if (sealed.size() < kAesGcmTagSize) return std::nullopt;
   std::string_view ciphertext = sealed.substr(0, sealed.size() - kAesGcmTagSize);
-  std::string tag(sealed.substr(ciphertext.size()));
-  CipherContext ctx(EVP_CIPHER_CTX_new());
+  unsigned char tag[kAesGcmTagSize];
+  std::memcpy(tag, sealed.data() + ciphertext.size(), kAesGcmTagSize);
+  EVP_CIPHER_CTX* ctx = open_context.Begin(/*encrypt=*/false, key, nonce);
   std::string out(ciphertext.size(), '\0');
   auto* dst = reinterpret_cast<unsigned char*>(out.data());
   int len = 0;
-  bool ok =
-      ctx != nullptr &&
-      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), Bytes(nonce)) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), dst, &len, Bytes(ciphertext),
-                        static_cast<int>(ciphertext.size())) == 1 &&
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kAesGcmTagSize, tag.data()) == 1;
+  bool ok = ctx != nullptr &&
+            EVP_DecryptUpdate(ctx, nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1 &&
+            (aad_suffix.empty() || EVP_DecryptUpdate(ctx, nullptr, &len, Bytes(aad_suffix),
+                                                     static_cast<int>(aad_suffix.size())) == 1) &&
+            EVP_DecryptUpdate(ctx, dst, &len, Bytes(ciphertext),
+                              static_cast<int>(ciphertext.size())) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kAesGcmTagSize, tag) == 1;
   int final_len = 0;
-  ok = ok && EVP_DecryptFinal_ex(ctx.get(), dst + len, &final_len) == 1;
+  ok = ok && EVP_DecryptFinal_ex(ctx, dst + len, &final_len) == 1;
   if (!ok) {
+    open_context.Forget();
     OPENSSL_cleanse(out.data(), out.size());
     return std::nullopt;
   }

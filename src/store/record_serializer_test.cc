@@ -4,6 +4,10 @@
 
 #include <map>
 #include <random>
+#include <thread>
+#include <vector>
+
+#include "store/aes_gcm.h"
 
 namespace recordstore {
 namespace {
@@ -171,6 +175,60 @@ TEST(RecordSerializerTest, UnknownKeyIdAndMissingProviderAreClearErrors) {
                            ErrorCode::kUnsupported));
   EXPECT_TRUE(HasErrorCode(Make(Compression::kNone, true).Serialize("x", "k").status(),
                            ErrorCode::kUnsupported));
+}
+
+std::array<uint8_t, 32> TestKey(uint8_t seed) {
+  std::array<uint8_t, 32> key{};
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(seed * 7 + i);
+  return key;
+}
+
+// Each thread reuses one cipher context per direction for the key it used last: alternating
+// keys, failed openings and other threads must never leave a context on the wrong key.
+TEST(AesGcmTest, ReusedContextsNeverMixUpKeys) {
+  const std::array<uint8_t, 32> a = TestKey(1);
+  const std::array<uint8_t, 32> b = TestKey(2);
+  const std::string nonce(12, 'n');
+  std::optional<std::string> under_a = AesGcmSeal(a, nonce, "aad", "first, under a");
+  std::optional<std::string> under_b = AesGcmSeal(b, nonce, "aad", "second, under b");
+  std::optional<std::string> again_a = AesGcmSeal(a, nonce, "aad", "third, under a");
+  ASSERT_TRUE(under_a && under_b && again_a);
+  EXPECT_NE(under_a->substr(0, 10), again_a->substr(0, 10));
+  EXPECT_EQ(AesGcmOpen(b, nonce, "aad", *under_a), std::nullopt);
+  EXPECT_EQ(AesGcmOpen(a, nonce, "aad", *under_a), "first, under a");
+  EXPECT_EQ(AesGcmOpen(a, nonce, "aad", *under_b), std::nullopt);
+  EXPECT_EQ(AesGcmOpen(b, nonce, "aad", *under_b), "second, under b");
+  std::string tampered = *again_a;
+  tampered[3] ^= 1;
+  EXPECT_EQ(AesGcmOpen(a, nonce, "aad", tampered), std::nullopt);
+  EXPECT_EQ(AesGcmOpen(a, nonce, "aad", *again_a), "third, under a");
+
+  // Associated data in two pieces is their concatenation.
+  std::string sealed_to(5 + kAesGcmTagSize, '\0');
+  ASSERT_TRUE(AesGcmSealTo(b, nonce, "head", "tail", "plain", sealed_to.data()));
+  EXPECT_EQ(sealed_to, AesGcmSeal(b, nonce, "headtail", "plain"));
+  EXPECT_EQ(AesGcmOpen(b, nonce, "he", "adtail", sealed_to), "plain");
+  EXPECT_EQ(AesGcmOpen(b, nonce, "head", "tai", sealed_to), std::nullopt);
+
+  // Threads with keys of their own, interleaved with this thread's.
+  std::vector<std::thread> threads;
+  std::vector<int> failures(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      const std::array<uint8_t, 32> own = TestKey(static_cast<uint8_t>(10 + t));
+      for (int i = 0; i < 200; ++i) {
+        const std::string plain = "thread " + std::to_string(t) + " record " + std::to_string(i);
+        std::optional<std::string> sealed = AesGcmSeal(own, nonce, plain, plain);
+        if (!sealed || AesGcmOpen(own, nonce, plain, *sealed) != plain ||
+            AesGcmOpen(a, nonce, plain, *sealed).has_value()) {
+          ++failures[t];
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures, std::vector<int>(4, 0));
+  EXPECT_EQ(AesGcmOpen(a, nonce, "aad", *under_a), "first, under a");
 }
 
 TEST(RecordSerializerTest, MalformedHeadersAreDataCorruption) {

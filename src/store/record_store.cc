@@ -556,7 +556,17 @@ StatusOr<std::string> RecordStore::Encode(const metadata::RecordType& type,
 
 StatusOr<StoredRecord> RecordStore::Decode(const Tuple& primary_key, std::string_view stored,
                                            const std::string& record_key) const {
-  ASSIGN_OR_RETURN(std::string payload, serializer_.Deserialize(stored, record_key));
+  StatusOr<std::string> deserialized = serializer_.Deserialize(stored, record_key);
+  if (!deserialized.ok()) {
+    // The serializer knows only key bytes: name the record here, keeping the error number.
+    const Status& error = deserialized.status();
+    Status named(error.code(),
+                 "record " + primary_key.ToString() + ": " + std::string(error.message()));
+    error.ForEachPayload(
+        [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
+    return named;
+  }
+  const std::string& payload = *deserialized;
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(payload.data()),
                                             static_cast<int>(payload.size()));
   const uint32_t tag = in.ReadTag();
