@@ -132,6 +132,13 @@ class EtcdDatabase final : public Database {
   // The latest read version, or with `at` the revision at which the clock had version `at`.
   // Errors: future_version (1009), transaction_too_old (1007) when history is compacted.
   StatusOr<ReadPoint> AcquireReadVersion(std::optional<Version> at, Clock::time_point deadline);
+  // The latest read version together with a transaction's first read: one linearizable
+  // read-only Txn ranges the clock and `first_read` at the same revision, so the first read
+  // costs no round trip of its own. REQUIRES: `first_read` sets no revision.
+  // Errors as EtcdClient::ReadTxn.
+  StatusOr<ReadPoint> AcquireReadVersionWith(const etcdserverpb::RangeRequest& first_read,
+                                             etcdserverpb::RangeResponse* first_response,
+                                             Clock::time_point deadline);
   // A Range at `request.revision()` (REQUIRES: set), served by any member that has applied
   // it. Errors as EtcdClient::Range.
   Status ReadAt(etcdserverpb::RangeRequest& request, etcdserverpb::RangeResponse* response,
@@ -147,6 +154,9 @@ class EtcdDatabase final : public Database {
  private:
   void CollectGarbageLoop();
   void CollectGarbage();
+  // The read point of a linearizable read of the clock (`clock`) answered at `revision`,
+  // remembered for compaction and SetReadVersion.
+  ReadPoint NoteLatest(const etcdserverpb::RangeResponse& clock, int64_t revision);
   // Version of the clock at `revision`.
   StatusOr<Version> ClockVersionAt(int64_t revision);
   // Runs `watch` until it fires, fails or is cancelled (on its own thread).
