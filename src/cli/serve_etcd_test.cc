@@ -227,6 +227,55 @@ TEST_F(ServeOnEtcdTest, SessionSurvivesLeaderLossAndRestart) {
   EXPECT_EQ(server_->Terminate(seconds(20)), 0) << server_->Log();
 }
 
+// Servers keep no state of their own on etcd: two processes on one prefix serve one database,
+// and a schema change made through one is what the other uses at its next request.
+TEST_F(ServeOnEtcdTest, TwoServersShareOnePrefix) {
+  auto cluster = kv::etcd::EtcdCluster::Start();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  const std::string url = (*cluster)->Url("shared");
+  ASSERT_NO_FATAL_FAILURE(StartServer(url, "first.log"));
+  std::unique_ptr<ServerProcess> first = std::move(server_);
+  ASSERT_NO_FATAL_FAILURE(StartServer(url, "second.log"));
+  std::unique_ptr<ServerProcess> second = std::move(server_);
+  ASSERT_NE(first->address(), second->address());
+
+  cli_.set_server(first->address());
+  ASSERT_EQ(Run("tenant create acme").code, 0);
+  ASSERT_EQ(Run("space create shop --tenant acme").code, 0);
+  const std::string shop_files =
+      std::string(kShop) + "/shop.proto " + kShop + "/common.proto --indexes ";
+  ASSERT_EQ(Run("schema apply " + shop_files + kShopSchema + kSpace).code, 0);
+  ASSERT_EQ(Run(std::string("put --type Order") + kSpace, OrderLines(1, 20)).code, 0);
+
+  cli_.set_server(second->address());
+  EXPECT_EQ(Run("space list --tenant acme").out, "shop\n");
+  EXPECT_EQ(OrderIds(Run(std::string("query 'SELECT * FROM Order WHERE total > 150' "
+                                     "--format=json") +
+                         kSpace)
+                         .out),
+            IdsFrom(16, 1, 20));
+  // Version 2 through the second server: an index on the shipping city (20 records: built in
+  // the schema change's own transaction).
+  std::string definition = ReadFileOrEmpty(kShopSchema);
+  definition.insert(definition.find("\"indexes\": [") + 12,
+                    "{\"name\": \"order_by_city\", \"fields\": [\"shipping.city\"], "
+                    "\"record_types\": [\"Order\"]},\n");
+  WriteFileOrDie(dir_ / "evolved.json", definition);
+  CliResult evolved = Run("schema apply " + shop_files + (dir_ / "evolved.json").string() + kSpace);
+  EXPECT_EQ(evolved.out, "schema version 2 applied\nchanged indexes: order_by_city\n")
+      << evolved.err;
+  ASSERT_EQ(Run(std::string("put --type Order") + kSpace, OrderLines(21, 22)).code, 0);
+
+  // The first server plans with version 2 and sees the second server's records.
+  cli_.set_server(first->address());
+  const std::string by_city = "\"SELECT * FROM Order WHERE shipping.city = 'c1'\"";
+  EXPECT_EQ(Run("explain " + by_city + kSpace).out.rfind("IndexScan order_by_city", 0), 0u);
+  EXPECT_EQ(OrderIds(Run("query " + by_city + " --format=json" + kSpace).out), IdsFrom(1, 2, 21));
+
+  EXPECT_EQ(first->Terminate(seconds(20)), 0) << first->Log();
+  EXPECT_EQ(second->Terminate(seconds(20)), 0) << second->Log();
+}
+
 TEST_F(ServeOnEtcdTest, MalformedEtcdUrlIsRefusedAtStart) {
   CliResult bad = Run("serve --kv etcd://localhost/x --listen 127.0.0.1:0 --http-listen ''");
   EXPECT_EQ(bad.code, 1);
