@@ -12,8 +12,9 @@
 //   P "i" <time> <random>    idempotency marker of one commit (commit_unknown_result check)
 // Times are 8-byte big-endian wall-clock microseconds.
 //
-// Versions: a read version is the clock's version seen by one linearizable Range of the clock;
-// that response's revision R is the etcd revision every read of the transaction uses. A
+// Versions: a read version is the clock's version seen by one linearizable read of the clock
+// (a read-only Txn that also carries the transaction's first Get); that response's revision R
+// is the etcd revision every read of the transaction uses. A
 // commit version is the clock's version right after the commit's Txn. Both live on one scale.
 //
 // Commit = one etcd Txn. Outer compares: nothing read (non-snapshot) was modified after R
