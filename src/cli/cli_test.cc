@@ -104,8 +104,8 @@ TEST_F(CliTest, TenantsAndSpaces) {
 
 TEST_F(CliTest, EnvironmentVariablesNameServerTenantAndSpace) {
   ASSERT_EQ(Run("tenant create acme").code, 0);
-  WriteFileOrDie(dir_ / "env.sh", std::string("RECORDSTORE_TENANT=acme exec ") + RS_RECORDSTORE_BINARY +
-                                " space create fromenv\n");
+  WriteFileOrDie(dir_ / "env.sh", std::string("RECORDSTORE_TENANT=acme exec ") +
+                                      RS_RECORDSTORE_BINARY + " space create fromenv\n");
   std::string command = "RECORDSTORE_SERVER=127.0.0.1:" + std::to_string(server_->grpc_port()) +
                         " sh " + (dir_ / "env.sh").string() + " >/dev/null";
   ASSERT_EQ(std::system(command.c_str()), 0);
@@ -168,7 +168,8 @@ TEST_F(CliTest, SchemaApplyShowAndDryRun) {
   }
 
   // An evolution that removes a field is refused, and nothing changes.
-  WriteFileOrDie(dir_ / "bad.json", R"({"record_types": [{"name": "Order", "primary_key": ["total"]},
+  WriteFileOrDie(dir_ / "bad.json",
+                 R"({"record_types": [{"name": "Order", "primary_key": ["total"]},
       {"name": "Customer", "primary_key": ["customer_id"]},
       {"name": "Product", "primary_key": ["sku"]}]})");
   Result bad = Run(std::string("schema apply ") + kShop + "/shop.proto " + kShop +

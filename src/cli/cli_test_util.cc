@@ -101,16 +101,16 @@ StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::string&
       return server;
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      return MakeError(ErrorCode::kIoError,
-                       "recordstore serve printed no address within " +
-                           std::to_string(timeout.count()) + " ms; its log:\n" + printed);
+      return MakeError(ErrorCode::kIoError, "recordstore serve printed no address within " +
+                                                std::to_string(timeout.count()) +
+                                                " ms; its log:\n" + printed);
     }
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       server->pid_ = -1;
-      return MakeError(ErrorCode::kIoError,
-                       "recordstore serve exited (status " + std::to_string(status) +
-                           ") before listening; its log:\n" + server->Log());
+      return MakeError(ErrorCode::kIoError, "recordstore serve exited (status " +
+                                                std::to_string(status) +
+                                                ") before listening; its log:\n" + server->Log());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -112,7 +112,8 @@ TEST_F(ServeOnEtcdTest, SessionSurvivesLeaderLossAndRestart) {
             "schema version 1 applied\n"
             "changed indexes: order_by_customer, order_by_total, customer_by_city\n");
 
-  CliResult put = Run(std::string("put --type Order --batch-size 100") + kSpace, OrderLines(1, 300));
+  CliResult put =
+      Run(std::string("put --type Order --batch-size 100") + kSpace, OrderLines(1, 300));
   ASSERT_EQ(put.code, 0) << put.err;
   EXPECT_EQ(put.out, "put 300 records (0 replaced)\n");
   CliResult got = Run(std::string("get --type Order 1 4") + kSpace);
@@ -126,10 +127,10 @@ TEST_F(ServeOnEtcdTest, SessionSurvivesLeaderLossAndRestart) {
   EXPECT_EQ(missing.err, "recordstore: no Order with key 301\n");
 
   // customer_id = 1: orders 1, 4, ..., 298 through order_by_customer, in pages of 40.
-  CliResult paged = Run(
-      std::string("query 'SELECT * FROM Order WHERE customer_id = 1' --page-size 40 --stats "
-                  "--format=json") +
-      kSpace);
+  CliResult paged =
+      Run(std::string("query 'SELECT * FROM Order WHERE customer_id = 1' --page-size 40 --stats "
+                      "--format=json") +
+          kSpace);
   ASSERT_EQ(paged.code, 0) << paged.err;
   EXPECT_EQ(OrderIds(paged.out), IdsFrom(1, 3, 298));
   EXPECT_EQ(paged.err,
@@ -214,9 +215,9 @@ TEST_F(ServeOnEtcdTest, SessionSurvivesLeaderLossAndRestart) {
             "order_by_customer  readable  -\n"
             "order_by_total     readable  -\n"
             "customer_by_city   readable  -\n");
-  CliResult all = Run(
-      std::string("query 'SELECT * FROM Order ORDER BY total' --page-size 100 --format=json") +
-      kSpace);
+  CliResult all =
+      Run(std::string("query 'SELECT * FROM Order ORDER BY total' --page-size 100 --format=json") +
+          kSpace);
   ASSERT_EQ(all.code, 0) << all.err;
   EXPECT_EQ(OrderIds(all.out), IdsFrom(1, 1, 310));
   EXPECT_EQ(OrderIds(Run("query " + by_city + " --format=json" + kSpace).out), IdsFrom(2, 2, 310));
