@@ -2,14 +2,13 @@
 // a whole session from tenant creation to index builds, with exact outputs, stderr and exit
 // codes, so scripts written against the CLI keep working.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 
+#include "cli/cli_test_util.h"
 #include "nlohmann/json.hpp"
 #include "server/server.h"
 
@@ -18,23 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void WriteAll(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
+using Result = CliResult;
 
 // No HTTP listener: its fixed default port would collide between tests run in parallel.
 template <typename Options>
@@ -66,22 +49,10 @@ class CliTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  // Runs `recordstore <args>` (shell words) with `input` on stdin, the server's address in
-  // RECORDSTORE_SERVER and the other RECORDSTORE_* variables cleared.
   Result Run(const std::string& args, const std::string& input = "") {
-    WriteAll(dir_ / "stdin", input);
-    std::string command =
-        "env -u RECORDSTORE_TENANT -u RECORDSTORE_SPACE -u RECORDSTORE_TOKEN "
-        "RECORDSTORE_SERVER=127.0.0.1:" +
-        std::to_string(server_->grpc_port()) + " " RS_RECORDSTORE_BINARY " " + args + " <" +
-        (dir_ / "stdin").string() + " >" + (dir_ / "stdout").string() + " 2>" +
-        (dir_ / "stderr").string();
-    int status = std::system(command.c_str());
-    Result result;
-    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = ReadAll(dir_ / "stdout");
-    result.err = ReadAll(dir_ / "stderr");
-    return result;
+    CliRunner cli(RS_RECORDSTORE_BINARY, dir_);
+    cli.set_server("127.0.0.1:" + std::to_string(server_->grpc_port()));
+    return cli.Run(args, input);
   }
 
   // A tenant "acme" with a record space "shop" holding the shop schema.
@@ -91,18 +62,6 @@ class CliTest : public ::testing::Test {
     Result applied = Run(std::string("schema apply ") + kShop + "/shop.proto " + kShop +
                          "/common.proto --indexes " + kShopSchema + " --tenant acme --space shop");
     ASSERT_EQ(applied.code, 0) << applied.err;
-  }
-
-  // Orders 1..n: customer (id % 3), total id * 10, shipped to city "c<id % 2>".
-  static std::string Orders(int first, int last) {
-    std::string lines;
-    for (int id = first; id <= last; ++id) {
-      lines += "{\"order_id\": " + std::to_string(id) +
-               ", \"customer_id\": " + std::to_string(id % 3) +
-               ", \"total\": " + std::to_string(id * 10) + ", \"shipping\": {\"city\": \"c" +
-               std::to_string(id % 2) + "\"}}\n";
-    }
-    return lines;
   }
 
   std::unique_ptr<server::Server> server_;
@@ -145,8 +104,8 @@ TEST_F(CliTest, TenantsAndSpaces) {
 
 TEST_F(CliTest, EnvironmentVariablesNameServerTenantAndSpace) {
   ASSERT_EQ(Run("tenant create acme").code, 0);
-  WriteAll(dir_ / "env.sh", std::string("RECORDSTORE_TENANT=acme exec ") + RS_RECORDSTORE_BINARY +
-                                " space create fromenv\n");
+  WriteFileOrDie(dir_ / "env.sh", std::string("RECORDSTORE_TENANT=acme exec ") +
+                                      RS_RECORDSTORE_BINARY + " space create fromenv\n");
   std::string command = "RECORDSTORE_SERVER=127.0.0.1:" + std::to_string(server_->grpc_port()) +
                         " sh " + (dir_ / "env.sh").string() + " >/dev/null";
   ASSERT_EQ(std::system(command.c_str()), 0);
@@ -195,7 +154,7 @@ TEST_F(CliTest, SchemaApplyShowAndDryRun) {
   // --format=json: its "spec" is a schema definition file again.
   Result json = Run("schema show --format=json --tenant acme --space shop");
   ASSERT_EQ(json.code, 0);
-  WriteAll(dir_ / "spec.json", json.out);
+  WriteFileOrDie(dir_ / "spec.json", json.out);
   std::string extract =
       "/usr/bin/python3 -c 'import json,sys; "
       "print(json.dumps(json.load(open(sys.argv[1]))[\"spec\"]))' " +
@@ -209,7 +168,8 @@ TEST_F(CliTest, SchemaApplyShowAndDryRun) {
   }
 
   // An evolution that removes a field is refused, and nothing changes.
-  WriteAll(dir_ / "bad.json", R"({"record_types": [{"name": "Order", "primary_key": ["total"]},
+  WriteFileOrDie(dir_ / "bad.json",
+                 R"({"record_types": [{"name": "Order", "primary_key": ["total"]},
       {"name": "Customer", "primary_key": ["customer_id"]},
       {"name": "Product", "primary_key": ["sku"]}]})");
   Result bad = Run(std::string("schema apply ") + kShop + "/shop.proto " + kShop +
@@ -220,7 +180,7 @@ TEST_F(CliTest, SchemaApplyShowAndDryRun) {
   EXPECT_NE(bad.err.find("primary key"), std::string::npos) << bad.err;
 
   // A typo in the definition file is the user's error (exit 1), found before any call.
-  WriteAll(dir_ / "typo.json", R"({"indexs": []})");
+  WriteFileOrDie(dir_ / "typo.json", R"({"indexs": []})");
   Result typo = Run(std::string("schema apply ") + kShop + "/shop.proto --indexes " +
                     (dir_ / "typo.json").string() + " --tenant acme --space shop");
   EXPECT_EQ(typo.code, 1);
@@ -228,7 +188,7 @@ TEST_F(CliTest, SchemaApplyShowAndDryRun) {
             "recordstore: the schema definition has an unknown key \"indexs\" (known: indexes, "
             "record_types, union)\n");
   // A .proto that does not compile: the server says where.
-  WriteAll(dir_ / "broken.proto", "syntax = \"proto3\";\nmessage Order { int64 id = 1 }\n");
+  WriteFileOrDie(dir_ / "broken.proto", "syntax = \"proto3\";\nmessage Order { int64 id = 1 }\n");
   Result broken = Run("schema apply " + (dir_ / "broken.proto").string() + " --indexes " +
                       kShopSchema + " --tenant acme --space shop");
   EXPECT_EQ(broken.code, 2);
@@ -238,12 +198,12 @@ TEST_F(CliTest, SchemaApplyShowAndDryRun) {
 TEST_F(CliTest, PutGetDelete) {
   CreateShop();
   const std::string space = " --tenant acme --space shop";
-  Result put = Run("put --type Order" + space, Orders(1, 5));
+  Result put = Run("put --type Order" + space, OrderLines(1, 5));
   ASSERT_EQ(put.code, 0) << put.err;
   EXPECT_EQ(put.out, "put 5 records (0 replaced)\n");
 
   // A JSON array from a file, in batches of 2 (three PutBatch calls), replacing two.
-  WriteAll(dir_ / "more.json", R"([{"order_id": 4, "customer_id": 1, "total": 41},
+  WriteFileOrDie(dir_ / "more.json", R"([{"order_id": 4, "customer_id": 1, "total": 41},
                                   {"order_id": 5, "customer_id": 2, "total": 51},
                                   {"order_id": 6, "customer_id": 0, "total": 60},
                                   {"order_id": 7, "customer_id": 1, "total": 70},
@@ -320,7 +280,7 @@ TEST_F(CliTest, PutGetDelete) {
 TEST_F(CliTest, QueryFollowsContinuationsAndExplains) {
   CreateShop();
   const std::string space = " --tenant acme --space shop";
-  ASSERT_EQ(Run("put --type Order" + space, Orders(1, 9)).code, 0);
+  ASSERT_EQ(Run("put --type Order" + space, OrderLines(1, 9)).code, 0);
 
   // customer_id = 1: orders 1, 4, 7 — pages of 2, so two calls.
   Result paged =
@@ -385,7 +345,7 @@ TEST_F(CliTest, IndexStatusWaitsForAnOnlineBuild) {
   CreateShop();
   const std::string space = " --tenant acme --space shop";
   // More records than the server builds inline, so the new index builds online.
-  ASSERT_EQ(Run("put --type Order --batch-size 250" + space, Orders(1, 1500)).out,
+  ASSERT_EQ(Run("put --type Order --batch-size 250" + space, OrderLines(1, 1500)).out,
             "put 1500 records (0 replaced)\n");
   Result status = Run("index status" + space);
   EXPECT_EQ(status.out,
@@ -395,13 +355,13 @@ TEST_F(CliTest, IndexStatusWaitsForAnOnlineBuild) {
             "customer_by_city   readable  -\n");
 
   // The shop schema plus an index on the shipping city.
-  std::string definition = ReadAll(kShopSchema);
+  std::string definition = ReadFileOrEmpty(kShopSchema);
   size_t indexes = definition.find("\"indexes\": [");
   ASSERT_NE(indexes, std::string::npos);
   definition.insert(indexes + 12,
                     "{\"name\": \"order_by_city\", \"fields\": [\"shipping.city\"], "
                     "\"record_types\": [\"Order\"]},\n");
-  WriteAll(dir_ / "evolved.json", definition);
+  WriteFileOrDie(dir_ / "evolved.json", definition);
   Result evolved = Run(std::string("schema apply ") + kShop + "/shop.proto " + kShop +
                        "/common.proto --indexes " + (dir_ / "evolved.json").string() + space);
   ASSERT_EQ(evolved.code, 0) << evolved.err;

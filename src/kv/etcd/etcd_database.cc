@@ -182,18 +182,7 @@ StatusOr<ReadPoint> EtcdDatabase::AcquireReadVersion(std::optional<Version> at,
   request.set_keys_only(true);
   etcdserverpb::RangeResponse response;
   RETURN_IF_ERROR(client_.Range(request, &response, deadline));
-  ReadPoint point;
-  point.taken = Clock::now();
-  point.revision = response.header().revision();
-  point.version = response.kvs_size() == 0 ? 0 : response.kvs(0).version();
-  {
-    std::lock_guard lock(versions_mu_);
-    int64_t now = WallMicros();
-    if (revision_samples_.empty() || now - revision_samples_.back().first > 1'000'000) {
-      revision_samples_.emplace_back(now, point.revision);
-    }
-    if (response.kvs_size() > 0) commit_revisions_[point.version] = response.kvs(0).mod_revision();
-  }
+  ReadPoint point = NoteLatest(response, response.header().revision());
   if (!at.has_value() || *at == point.version) return point;
   if (*at > point.version) {
     return MakeError(ErrorCode::kFutureVersion, "version " + std::to_string(*at) +
@@ -227,6 +216,37 @@ StatusOr<ReadPoint> EtcdDatabase::AcquireReadVersion(std::optional<Version> at,
   }
   point.version = *at;
   point.revision = low;
+  return point;
+}
+
+StatusOr<ReadPoint> EtcdDatabase::AcquireReadVersionWith(
+    const etcdserverpb::RangeRequest& first_read, etcdserverpb::RangeResponse* first_response,
+    Clock::time_point deadline) {
+  etcdserverpb::TxnRequest request;
+  etcdserverpb::RangeRequest* clock = request.add_success()->mutable_request_range();
+  clock->set_key(layout_.ClockKey());
+  clock->set_keys_only(true);
+  *request.add_success()->mutable_request_range() = first_read;
+  etcdserverpb::TxnResponse response;
+  RETURN_IF_ERROR(client_.ReadTxn(request, &response, deadline));
+  if (response.responses_size() != 2) {
+    return MakeError(ErrorCode::kInternalError, "etcd returned an unexpected number of results");
+  }
+  *first_response = std::move(*response.mutable_responses(1)->mutable_response_range());
+  return NoteLatest(response.responses(0).response_range(), response.header().revision());
+}
+
+ReadPoint EtcdDatabase::NoteLatest(const etcdserverpb::RangeResponse& clock, int64_t revision) {
+  ReadPoint point;
+  point.taken = Clock::now();
+  point.revision = revision;
+  point.version = clock.kvs_size() == 0 ? 0 : clock.kvs(0).version();
+  std::lock_guard lock(versions_mu_);
+  int64_t now = WallMicros();
+  if (revision_samples_.empty() || now - revision_samples_.back().first > 1'000'000) {
+    revision_samples_.emplace_back(now, point.revision);
+  }
+  if (clock.kvs_size() > 0) commit_revisions_[point.version] = clock.kvs(0).mod_revision();
   return point;
 }
 

@@ -12,8 +12,9 @@
 //   P "i" <time> <random>    idempotency marker of one commit (commit_unknown_result check)
 // Times are 8-byte big-endian wall-clock microseconds.
 //
-// Versions: a read version is the clock's version seen by one linearizable Range of the clock;
-// that response's revision R is the etcd revision every read of the transaction uses. A
+// Versions: a read version is the clock's version seen by one linearizable read of the clock
+// (a read-only Txn that also carries the transaction's first Get); that response's revision R
+// is the etcd revision every read of the transaction uses. A
 // commit version is the clock's version right after the commit's Txn. Both live on one scale.
 //
 // Commit = one etcd Txn. Outer compares: nothing read (non-snapshot) was modified after R
@@ -132,6 +133,13 @@ class EtcdDatabase final : public Database {
   // The latest read version, or with `at` the revision at which the clock had version `at`.
   // Errors: future_version (1009), transaction_too_old (1007) when history is compacted.
   StatusOr<ReadPoint> AcquireReadVersion(std::optional<Version> at, Clock::time_point deadline);
+  // The latest read version together with a transaction's first read: one linearizable
+  // read-only Txn ranges the clock and `first_read` at the same revision, so the first read
+  // costs no round trip of its own. REQUIRES: `first_read` sets no revision.
+  // Errors as EtcdClient::ReadTxn.
+  StatusOr<ReadPoint> AcquireReadVersionWith(const etcdserverpb::RangeRequest& first_read,
+                                             etcdserverpb::RangeResponse* first_response,
+                                             Clock::time_point deadline);
   // A Range at `request.revision()` (REQUIRES: set), served by any member that has applied
   // it. Errors as EtcdClient::Range.
   Status ReadAt(etcdserverpb::RangeRequest& request, etcdserverpb::RangeResponse* response,
@@ -147,6 +155,9 @@ class EtcdDatabase final : public Database {
  private:
   void CollectGarbageLoop();
   void CollectGarbage();
+  // The read point of a linearizable read of the clock (`clock`) answered at `revision`,
+  // remembered for compaction and SetReadVersion.
+  ReadPoint NoteLatest(const etcdserverpb::RangeResponse& clock, int64_t revision);
   // Version of the clock at `revision`.
   StatusOr<Version> ClockVersionAt(int64_t revision);
   // Runs `watch` until it fires, fails or is cancelled (on its own thread).

@@ -290,13 +290,21 @@ StatusOr<Version> EtcdTransaction::GetReadVersion() {
 void EtcdTransaction::SetReadVersion(Version version) { requested_read_version_ = version; }
 
 StatusOr<std::optional<std::string>> EtcdTransaction::ReadStored(std::string_view key) {
-  ASSIGN_OR_RETURN(ReadPoint point, ReadPointForUse());
   RangeRequest request;
   request.set_key(db_->layout().DataKey(key));
-  request.set_revision(point.revision);
   RangeResponse response;
-  Status status = db_->ReadAt(request, &response, Deadline());
-  if (!status.ok()) return TimeoutOr(status);
+  if (!read_.has_value() && !requested_read_version_.has_value()) {
+    // The first read of a transaction at the latest version travels with the read version.
+    RETURN_IF_ERROR(CheckUsable());
+    auto point = db_->AcquireReadVersionWith(request, &response, Deadline());
+    if (!point.ok()) return TimeoutOr(point.status());
+    read_ = *point;
+  } else {
+    ASSIGN_OR_RETURN(ReadPoint point, ReadPointForUse());
+    request.set_revision(point.revision);
+    Status status = db_->ReadAt(request, &response, Deadline());
+    if (!status.ok()) return TimeoutOr(status);
+  }
   if (response.kvs_size() == 0) return std::optional<std::string>();
   std::optional<std::string_view> value = Layout::Decode(response.kvs(0).value());
   if (!value.has_value()) return std::optional<std::string>();
