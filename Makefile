@@ -15,7 +15,7 @@ configure: deps
 build: configure
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
-# Until the server exists, `run` is a short demo of the embedded engine on a durable data dir.
+# The server on the embedded engine, data in $(DATA_DIR) (docs/operations.md).
 run: build
 	$(BUILD_DIR)/bin/recordstore serve --data-dir $(DATA_DIR)
 
