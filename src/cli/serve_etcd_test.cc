@@ -98,8 +98,12 @@ TEST_F(ServeOnEtcdTest, SessionSurvivesLeaderLossAndRestart) {
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   const std::string url = (*cluster)->Url("e2e");
   ASSERT_NO_FATAL_FAILURE(StartServer(url, "server1.log"));
-  EXPECT_NE(server_->Log().find("recordstore: data in " + url + "; "), std::string::npos)
+  // The records live in etcd; the master key that seals them is a file of the data dir.
+  EXPECT_NE(server_->Log().find("recordstore: data in " + url +
+                                ", encrypted at rest with master key "),
+            std::string::npos)
       << server_->Log();
+  EXPECT_TRUE(fs::exists(dir_ / "data" / "master.key"));
 
   // The README's flow.
   EXPECT_EQ(Run("tenant create acme").out, "tenant acme created\n");
