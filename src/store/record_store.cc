@@ -287,16 +287,25 @@ Status RecordStore::MakeMaintainers() {
   slots_.clear();
   slots_by_type_.clear();
   slots_.reserve(metadata_.indexes().size());
+  // Every open builds these (the store lives for one transaction): the prefixes are put
+  // together from packed parts, the index name packed once, rather than from three tuples.
+  static const std::string kEntries = Tuple::Of(kIndexEntriesKey).Pack();
+  static const std::string kSecondary = Tuple::Of(kIndexSecondaryKey).Pack();
+  static const std::string kViolations = Tuple::Of(kIndexViolationsKey).Pack();
   for (const metadata::Index& index : metadata_.indexes()) {
     auto found = index_states_.find(index.name());
+    const std::string name = Tuple::Of(index.name()).Pack();
+    auto index_space = [&](const std::string& space) {
+      return Subspace(subspace_.key() + space + name);
+    };
     index::IndexMaintainerState state{
         &context_,
         &metadata_,
         &index,
         found == index_states_.end() ? IndexState::kReadable : found->second,
-        subspace_.Sub(Tuple::Of(kIndexEntriesKey, index.name())),
-        subspace_.Sub(Tuple::Of(kIndexSecondaryKey, index.name())),
-        subspace_.Sub(Tuple::Of(kIndexViolationsKey, index.name()))};
+        index_space(kEntries),
+        index_space(kSecondary),
+        index_space(kViolations)};
     ASSIGN_OR_RETURN(std::unique_ptr<index::IndexMaintainer> maintainer,
                      options_.maintainers->Create(std::move(state)));
     slots_.push_back(IndexSlot{&index, std::move(maintainer)});
