@@ -32,6 +32,18 @@ TEST(ConfigTest, AppliesEveryKey) {
   EXPECT_EQ(options.shutdown_grace, std::chrono::milliseconds(250));
 }
 
+TEST(ConfigTest, AppliesTheAuthKeys) {
+  ServerOptions options;
+  ASSERT_TRUE(ApplyConfigJson(R"({"auth": {"root_key": "keys/root_key",
+                                          "metrics_without_token": true,
+                                          "revocation_refresh_ms": 250}})",
+                              "/etc/rs", options)
+                  .ok());
+  EXPECT_EQ(options.root_key_file, "/etc/rs/keys/root_key");
+  EXPECT_TRUE(options.metrics_without_token);
+  EXPECT_EQ(options.revocation_refresh, std::chrono::milliseconds(250));
+}
+
 TEST(ConfigTest, MissingKeysKeepDefaults) {
   ServerOptions options;
   ASSERT_TRUE(ApplyConfigJson("{}", "", options).ok());
@@ -56,6 +68,9 @@ TEST(ConfigTest, RefusesWhatItCannotUse) {
            {R"({"worker_threads": "8"})", "\"worker_threads\" is not an integer"},
            {R"({"listen": 7878})", "\"listen\" is not a string"},
            {R"({"tls": {"cert": "a", "pem": "b"}})", "unknown key \"pem\""},
+           {R"({"auth": {"root": "k"}})", "unknown key \"root\""},
+           {R"({"auth": {"metrics_without_token": 1}})",
+            "\"metrics_without_token\" is not true or false"},
        }) {
     ServerOptions options;
     Status status = ApplyConfigJson(c.json, "", options);
