@@ -24,6 +24,9 @@ struct ServeFlags {
   CLI::Option* tls_cert = nullptr;
   CLI::Option* tls_key = nullptr;
   CLI::Option* worker_threads = nullptr;
+  // Authorization.
+  CLI::Option* root_key = nullptr;
+  CLI::Option* metrics_without_token = nullptr;
 };
 
 // "host:port" with the port the listener actually got (the configured one may be 0).
@@ -49,6 +52,10 @@ int RunServe(const ServeFlags& flags) {
   if (flags.tls_cert->count() > 0) options.tls_cert_file = given.tls_cert_file;
   if (flags.tls_key->count() > 0) options.tls_key_file = given.tls_key_file;
   if (flags.worker_threads->count() > 0) options.worker_threads = given.worker_threads;
+  if (flags.root_key->count() > 0) options.root_key_file = given.root_key_file;
+  if (flags.metrics_without_token->count() > 0) {
+    options.metrics_without_token = given.metrics_without_token;
+  }
 
   // Signals are taken by sigwait below: block them before any server thread exists, so every
   // thread inherits the mask and none is interrupted.
@@ -71,6 +78,17 @@ int RunServe(const ServeFlags& flags) {
     std::cout << "recordstore: HTTP listening on "
               << BoundAddress(options.http_listen, running.http_port())
               << " (/healthz, /metrics)\n";
+  }
+  if (!running.admin_token_file().empty()) {
+    std::cout << "recordstore: first start: new root key " << running.root_key_path()
+              << "; an admin token is in " << running.admin_token_file()
+              << " (export RECORDSTORE_TOKEN=$(cat " << running.admin_token_file() << "))\n";
+  } else if (!running.root_key_path().empty()) {
+    std::cout << "recordstore: tokens are verified with the root key " << running.root_key_path()
+              << "\n";
+  } else {
+    std::cout << "recordstore: the root key lives in this process only (memory:// KV; "
+                 "give --root-key to keep one)\n";
   }
   std::cout << "recordstore: data in "
             << (options.kv_url.empty() ? options.data_dir + "/kv" : options.kv_url)
@@ -113,6 +131,13 @@ void AddServeCommand(CLI::App& app) {
                               ->add_option("--worker-threads", o.worker_threads,
                                            "Most gRPC worker threads (0: gRPC's default)")
                               ->capture_default_str();
+  flags->root_key = serve->add_option(
+      "--root-key", o.root_key_file,
+      "Root key file tokens are verified with (mode 0600; default <data-dir>/root_key, "
+      "created on first start)");
+  flags->metrics_without_token =
+      serve->add_flag("--metrics-without-token", o.metrics_without_token,
+                      "Serve /metrics without a token (/healthz never needs one)");
   serve->callback([flags] {
     int status = RunServe(*flags);
     if (status != 0) throw CLI::RuntimeError(status);
