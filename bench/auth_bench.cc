@@ -35,8 +35,8 @@ void Measure(const std::string& workload, const std::string& system, int64_t ops
     op();
     latencies.Record((NowSeconds() - one) * 1e6);
   }
-  Result result = MakeResult(workload, system, static_cast<uint64_t>(ops), NowSeconds() - start,
-                             latencies);
+  Result result =
+      MakeResult(workload, system, static_cast<uint64_t>(ops), NowSeconds() - start, latencies);
   result.params = {{"ops", std::to_string(ops)}, {"blocks", "3"}};
   reporter.Add(result);
 }

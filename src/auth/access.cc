@@ -77,9 +77,9 @@ StatusOr<Operation> ParseOperation(std::string_view name) {
   for (Operation operation : kAllOperations) {
     if (OperationName(operation) == name) return operation;
   }
-  return MakeError(ErrorCode::kInvalidArgument,
-                   "unknown operation \"" + std::string(name) +
-                       "\"; operations are read, write, schema, admin");
+  return MakeError(
+      ErrorCode::kInvalidArgument,
+      "unknown operation \"" + std::string(name) + "\"; operations are read, write, schema, admin");
 }
 
 std::string AccessRequest::Describe(const std::string* record_type) const {
@@ -151,9 +151,9 @@ StatusOr<std::string> AttenuationCode(const Restriction& restriction) {
     checks.push_back("check if " + absl::StrJoin(alternatives, " or "));
   }
   if (restriction.expires.has_value()) {
-    const int64_t seconds = std::chrono::duration_cast<std::chrono::seconds>(
-                                restriction.expires->time_since_epoch())
-                                .count();
+    const int64_t seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(restriction.expires->time_since_epoch())
+            .count();
     checks.push_back("check if time($t), $t < " + FormatDate(static_cast<uint64_t>(seconds)));
   }
   if (checks.empty()) {
@@ -211,8 +211,9 @@ StatusOr<KeyFile> ReadKeyLine(const std::string& path) {
 StatusOr<KeyPair> ParsePrivateKey(const std::string& path, std::string_view line) {
   if (!line.starts_with(kPrivatePrefix)) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     path + " is not a root key file (expected \"ed25519-private/<64 hex "
-                            "digits>\")");
+                     path +
+                         " is not a root key file (expected \"ed25519-private/<64 hex "
+                         "digits>\")");
   }
   line.remove_prefix(kPrivatePrefix.size());
   StatusOr<std::string> bytes = HexDecode(line);
@@ -246,8 +247,8 @@ StatusOr<KeyPair> ReadRootKeyFile(const std::string& path) {
 
 StatusOr<KeyPair> CreateRootKeyFile(const std::string& path) {
   ASSIGN_OR_RETURN(KeyPair key, KeyPair::Generate(Algorithm::kEd25519));
-  RETURN_IF_ERROR(WriteNewFile(
-      path, std::string(kPrivatePrefix) + HexEncode(key.PrivateBytes()) + "\n", 0600));
+  RETURN_IF_ERROR(
+      WriteNewFile(path, std::string(kPrivatePrefix) + HexEncode(key.PrivateBytes()) + "\n", 0600));
   return key;
 }
 
@@ -262,8 +263,9 @@ StatusOr<PublicKey> ReadRootPublicKey(const std::string& path) {
   StatusOr<PublicKey> key = PublicKey::FromString(file.line);
   if (!key.ok()) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     path + " holds neither a root key (\"ed25519-private/<hex>\") nor a "
-                            "public key (\"ed25519/<hex>\")");
+                     path +
+                         " holds neither a root key (\"ed25519-private/<hex>\") nor a "
+                         "public key (\"ed25519/<hex>\")");
   }
   return key;
 }
@@ -275,8 +277,8 @@ std::string_view AccessFailureReason(const Status& status) {
   if (!payload.has_value()) return "";
   const std::string reason(*payload);
   // Returns the literal, which outlives the status.
-  for (std::string_view known : {"missing", "malformed", "invalid_signature", "revoked",
-                                 "no_right", "failed_check", "run_limit", "error"}) {
+  for (std::string_view known : {"missing", "malformed", "invalid_signature", "revoked", "no_right",
+                                 "failed_check", "run_limit", "error"}) {
     if (reason == known) return known;
   }
   return "error";
@@ -301,9 +303,9 @@ StatusOr<std::shared_ptr<const VerifiedToken>> AccessController::Authenticate(
                            "one with `recordstore token mint`)");
   }
   if (text.size() > options_.max_token_bytes) {
-    return Unauthenticated("malformed", "the token is longer than " +
-                                            std::to_string(options_.max_token_bytes) +
-                                            " characters");
+    return Unauthenticated(
+        "malformed",
+        "the token is longer than " + std::to_string(options_.max_token_bytes) + " characters");
   }
   std::shared_ptr<const VerifiedToken> verified;
   {
@@ -329,8 +331,8 @@ StatusOr<std::shared_ptr<const VerifiedToken>> AccessController::Authenticate(
       const std::string why = detail.has_value() && detail->has_detail()
                                   ? detail->detail()
                                   : std::string(token.status().message());
-      return Unauthenticated("malformed", "the token is not a Biscuit token in base64url (" + why +
-                                              ")");
+      return Unauthenticated("malformed",
+                             "the token is not a Biscuit token in base64url (" + why + ")");
     }
     auto entry = std::make_shared<VerifiedToken>(VerifiedToken{*std::move(token), {}});
     for (const std::string& id : entry->token.RevocationIds()) {
@@ -384,9 +386,8 @@ Status AccessController::Authorize(const VerifiedToken& token, const AccessReque
     StatusOr<size_t> allowed = authorizer.Authorize();
     if (allowed.ok()) continue;
 
-    const std::string refused =
-        "the token does not allow " + std::string(operation) + " on " + request.Describe(type) +
-        " (" + request.method + ")";
+    const std::string refused = "the token does not allow " + std::string(operation) + " on " +
+                                request.Describe(type) + " (" + request.method + ")";
     std::optional<wire::AuthErrorDetail> detail = GetAuthErrorDetail(allowed.status());
     if (!detail.has_value()) return allowed.status();
     if (!detail->failed_checks().empty()) {
@@ -417,10 +418,9 @@ Status AccessController::Authorize(const VerifiedToken& token, const AccessReque
                                         detail->detail() + ")"),
                           "run_limit");
       default:
-        return WithReason(
-            MakeError(ErrorCode::kPermissionDenied,
-                      refused + ": " + std::string(allowed.status().message())),
-            "error");
+        return WithReason(MakeError(ErrorCode::kPermissionDenied,
+                                    refused + ": " + std::string(allowed.status().message())),
+                          "error");
     }
   }
   return absl::OkStatus();

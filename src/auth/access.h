@@ -112,9 +112,8 @@ struct AccessOptions {
   // the server's CPU: at most this many facts, rule rounds and this much time. The facts
   // and rounds bound the work; the time (wall clock, so a thread descheduled on a busy
   // machine counts it too) is a backstop set far above a normal authorization's ~10 µs.
-  RunLimits limits{.max_facts = 1000,
-                   .max_iterations = 100,
-                   .max_time = std::chrono::milliseconds(20)};
+  RunLimits limits{
+      .max_facts = 1000, .max_iterations = 100, .max_time = std::chrono::milliseconds(20)};
   // Verified tokens kept (least recently used first out). Verification costs one signature
   // check per block; authorization is redone on every request.
   size_t verified_token_cache = 10000;

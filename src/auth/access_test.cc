@@ -113,7 +113,8 @@ TEST_F(RootKeyFileTest, LooseMalformedAndMissingFilesAreRefused) {
   EXPECT_EQ(ReadRootKeyFile(path).status().message(),
             "permission_denied (8009): the root key file " + path +
                 " has mode 0640: group and others must have no access to a private key; run "
-                "`chmod 600 " + path + "`");
+                "`chmod 600 " +
+                path + "`");
   const std::string bad = (dir_ / "bad").string();
   ASSERT_TRUE(WriteNewFile(bad, "ed25519-private/1234\n", 0600).ok());
   EXPECT_EQ(ReadRootKeyFile(bad).status().message(),
@@ -127,8 +128,9 @@ TEST(AccessControllerTest, VerifiesOnceAndAuthorizesEveryRequest) {
   KeyPair root = NewKey();
   AccessController controller(root.public_key(), AccessOptions{.verified_token_cache = 2});
   const std::string text =
-      MintWith(root, {Grant{.tenant = "acme", .record_space = "users",
-                            .operations = {Operation::kWrite}}})
+      MintWith(
+          root,
+          {Grant{.tenant = "acme", .record_space = "users", .operations = {Operation::kWrite}}})
           .ToBase64();
   auto first = controller.Authenticate(text, {});
   ASSERT_TRUE(first.ok()) << first.status();
@@ -149,10 +151,10 @@ TEST(AccessControllerTest, VerifiesOnceAndAuthorizesEveryRequest) {
   // Evicted least recently used first: a third token pushes out the first.
   for (const char* tenant : {"b", "c"}) {
     ASSERT_TRUE(controller
-                    .Authenticate(MintWith(root, {Grant{.tenant = tenant,
-                                                        .operations = {Operation::kRead}}})
-                                      .ToBase64(),
-                                  {})
+                    .Authenticate(
+                        MintWith(root, {Grant{.tenant = tenant, .operations = {Operation::kRead}}})
+                            .ToBase64(),
+                        {})
                     .ok());
   }
   auto again = controller.Authenticate(text, {});

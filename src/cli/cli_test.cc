@@ -10,8 +10,8 @@
 #include <sstream>
 #include <string>
 
-#include "nlohmann/json.hpp"
 #include "auth/access.h"
+#include "nlohmann/json.hpp"
 #include "server/server.h"
 
 namespace recordstore::cli {
@@ -78,10 +78,10 @@ class CliTest : public ::testing::Test {
     std::string command =
         "env -u RECORDSTORE_TENANT -u RECORDSTORE_SPACE -u RECORDSTORE_TOKEN "
         "RECORDSTORE_TOKEN=" +
-        (token != nullptr ? *token : token_) + " RECORDSTORE_SERVER=127.0.0.1:" +
-        std::to_string(server_->grpc_port()) + " " RS_RECORDSTORE_BINARY " " + args + " <" +
-        (dir_ / "stdin").string() + " >" + (dir_ / "stdout").string() + " 2>" +
-        (dir_ / "stderr").string();
+        (token != nullptr ? *token : token_) +
+        " RECORDSTORE_SERVER=127.0.0.1:" + std::to_string(server_->grpc_port()) +
+        " " RS_RECORDSTORE_BINARY " " + args + " <" + (dir_ / "stdin").string() + " >" +
+        (dir_ / "stdout").string() + " 2>" + (dir_ / "stderr").string();
     int status = std::system(command.c_str());
     Result result;
     result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -450,9 +450,8 @@ TEST_F(CliTest, UsageAndConnectionErrors) {
   EXPECT_EQ(no_file.err, "recordstore: cannot read /no/such/file\n");
   Result help = Run("--help");
   EXPECT_EQ(help.code, 0);
-  for (const char* command :
-       {"tenant", "space", "schema", "put", "get", "delete", "query", "explain", "index",
-        "token"}) {
+  for (const char* command : {"tenant", "space", "schema", "put", "get", "delete", "query",
+                              "explain", "index", "token"}) {
     EXPECT_NE(help.out.find(command), std::string::npos) << command;
   }
 
@@ -483,7 +482,8 @@ TEST_F(CliTest, TokensAreMintedAttenuatedInspectedAndRevoked) {
   token_ = server_->AdminToken();
   CreateShop();
 
-  Result minted = Run("token mint --root-key " + key + " --tenant acme --space shop --ops read,write");
+  Result minted =
+      Run("token mint --root-key " + key + " --tenant acme --space shop --ops read,write");
   ASSERT_EQ(minted.code, 0) << minted.err;
   const std::string writer = minted.out.substr(0, minted.out.size() - 1);
   Result put = Run("put --type Order --tenant acme --space shop", Orders(1, 2), &writer);
@@ -517,8 +517,7 @@ TEST_F(CliTest, TokensAreMintedAttenuatedInspectedAndRevoked) {
   Result shop_only = Run("token attenuate --root-key " + key + " --space shop " + writer);
   ASSERT_EQ(shop_only.code, 0) << shop_only.err;
   const std::string shop_writer = shop_only.out.substr(0, shop_only.out.size() - 1);
-  EXPECT_EQ(Run("put --type Order --tenant acme --space shop", Orders(3, 3), &shop_writer).code,
-            0);
+  EXPECT_EQ(Run("put --type Order --tenant acme --space shop", Orders(3, 3), &shop_writer).code, 0);
 
   Result inspected = Run("token inspect --root-key " + key + " " + reader);
   ASSERT_EQ(inspected.code, 0) << inspected.err;
@@ -538,8 +537,10 @@ TEST_F(CliTest, TokensAreMintedAttenuatedInspectedAndRevoked) {
   EXPECT_EQ(Run("token revoked").out, id + "\n");
   Result revoked = Run("get 1 --type Order --tenant acme --space shop", "", &reader);
   EXPECT_EQ(revoked.code, 2);
-  EXPECT_EQ(revoked.err, "recordstore: UNAUTHENTICATED: unauthenticated (8008): the token was "
-                         "revoked (revocation id of block 1: " + id + ")\n");
+  EXPECT_EQ(revoked.err,
+            "recordstore: UNAUTHENTICATED: unauthenticated (8008): the token was "
+            "revoked (revocation id of block 1: " +
+                id + ")\n");
   EXPECT_EQ(Run("get 1 --type Order --tenant acme --space shop", "", &writer).code, 0);
 
   const std::string none;
@@ -556,7 +557,8 @@ TEST_F(CliTest, TokensAreMintedAttenuatedInspectedAndRevoked) {
   EXPECT_EQ(loose.code, 1);
   EXPECT_EQ(loose.err, "recordstore: permission_denied (8009): the root key file " + key +
                            " has mode 0640: group and others must have no access to a private "
-                           "key; run `chmod 600 " + key + "`\n");
+                           "key; run `chmod 600 " +
+                           key + "`\n");
 }
 
 }  // namespace

@@ -790,8 +790,9 @@ void AddRecordCommands(CLI::App& app, Globals& globals) {
 void AddRevocationCommands(CLI::App& token, Globals& globals) {
   auto ids = std::make_shared<std::vector<std::string>>();
   CLI::App* revoke = token.add_subcommand(
-      "revoke", "Revoke tokens by revocation id (from `token inspect`): a token with any "
-                "revoked block is refused");
+      "revoke",
+      "Revoke tokens by revocation id (from `token inspect`): a token with any "
+      "revoked block is refused");
   revoke->add_option("ID", *ids, "Revocation ids (hex)")->required();
   revoke->callback([&globals, ids] {
     Connection connection(globals);

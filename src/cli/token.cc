@@ -75,10 +75,10 @@ void Mint(const TokenFlags& flags) {
     grants = auth::AdminGrants();
   } else {
     if (flags.tenant.empty()) Fail("give --tenant (or --admin for every right)");
-    grants.push_back(auth::Grant{.tenant = flags.tenant,
-                                 .record_space = flags.space.empty() ? "*" : flags.space,
-                                 .operations = Operations(
-                                     flags.operations.empty() ? "read" : flags.operations)});
+    grants.push_back(auth::Grant{
+        .tenant = flags.tenant,
+        .record_space = flags.space.empty() ? "*" : flags.space,
+        .operations = Operations(flags.operations.empty() ? "read" : flags.operations)});
   }
   std::string code = OrFail(auth::AuthorityCode(grants));
   if (std::optional<std::chrono::system_clock::time_point> expires = Expiry(flags.ttl)) {
@@ -105,8 +105,8 @@ void Inspect(const TokenFlags& flags, const std::string& global_token) {
   auth::Biscuit token = Parse(flags, global_token);
   const std::vector<std::string> ids = token.RevocationIds();
   for (size_t i = 0; i < token.blocks().size(); ++i) {
-    std::cout << "block " << i << (i == 0 ? " (authority)" : "")
-              << ", revocation id " << auth::HexEncode(ids[i]) << ":\n";
+    std::cout << "block " << i << (i == 0 ? " (authority)" : "") << ", revocation id "
+              << auth::HexEncode(ids[i]) << ":\n";
     std::string code = auth::ToString(token.blocks()[i].content);
     for (absl::string_view line : absl::StrSplit(code, '\n', absl::SkipEmpty())) {
       std::cout << "  " << line << "\n";
@@ -142,8 +142,9 @@ CLI::App* AddTokenCommands(CLI::App& app, const std::string& global_token) {
   CLI::App* attenuate = token->add_subcommand(
       "attenuate", "Print a copy of a token restricted further (no secret key needed)");
   attenuate->add_option("token", flags->token, "The token (default: --token)");
-  attenuate->add_option("--root-key", flags->root_key,
-                        "The server's public (root_key.pub) or private root key file")
+  attenuate
+      ->add_option("--root-key", flags->root_key,
+                   "The server's public (root_key.pub) or private root key file")
       ->default_val("data/root_key.pub");
   attenuate->add_option("--ops", flags->operations, "Only these operations (comma-separated)");
   attenuate->add_option("--tenant", flags->tenant, "Only this tenant");
@@ -159,8 +160,9 @@ CLI::App* AddTokenCommands(CLI::App& app, const std::string& global_token) {
   CLI::App* inspect = token->add_subcommand(
       "inspect", "Print a token's blocks and their revocation ids (for `token revoke`)");
   inspect->add_option("token", flags->token, "The token (default: --token)");
-  inspect->add_option("--root-key", flags->root_key,
-                      "The server's public (root_key.pub) or private root key file")
+  inspect
+      ->add_option("--root-key", flags->root_key,
+                   "The server's public (root_key.pub) or private root key file")
       ->default_val("data/root_key.pub");
   inspect->callback([flags, &global_token] { Inspect(*flags, global_token); });
   return token;

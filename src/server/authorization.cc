@@ -23,8 +23,8 @@ std::string GenerationOperand() {
 
 StatusOr<std::string> NormalizeId(const std::string& id) {
   const std::string lower = absl::AsciiStrToLower(id);
-  const bool hex = std::all_of(lower.begin(), lower.end(),
-                               [](char c) { return absl::ascii_isxdigit(c); });
+  const bool hex =
+      std::all_of(lower.begin(), lower.end(), [](char c) { return absl::ascii_isxdigit(c); });
   if (!hex || lower.size() % 2 != 0 || lower.size() < 16 || lower.size() > 512) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "revocation id \"" + id.substr(0, 80) +
@@ -183,8 +183,7 @@ Status RequestAuthorizer::Authorize(const auth::VerifiedToken& token,
   return Report(controller_.Authorize(token, request, std::chrono::system_clock::now()));
 }
 
-Status RequestAuthorizer::Check(const std::string_view* value,
-                                const auth::AccessRequest& request) {
+Status RequestAuthorizer::Check(const std::string_view* value, const auth::AccessRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<const auth::VerifiedToken> token, Authenticate(value));
   return Authorize(*token, request);
 }

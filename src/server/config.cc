@@ -52,10 +52,9 @@ Status ApplyConfigJson(const std::string& text, const std::string& base_dir,
                        ServerOptions& options) {
   json root = json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
   if (root.is_discarded()) return Invalid("not valid JSON");
-  RETURN_IF_ERROR(
-      OnlyKeys(root, "the top level",
-               {"listen", "http_listen", "data_dir", "kv", "tls", "worker_threads", "limits",
-                "auth"}));
+  RETURN_IF_ERROR(OnlyKeys(
+      root, "the top level",
+      {"listen", "http_listen", "data_dir", "kv", "tls", "worker_threads", "limits", "auth"}));
   RETURN_IF_ERROR(GetString(root, "listen", options.listen));
   RETURN_IF_ERROR(GetString(root, "http_listen", options.http_listen));
   RETURN_IF_ERROR(GetString(root, "data_dir", options.data_dir));
@@ -73,8 +72,8 @@ Status ApplyConfigJson(const std::string& text, const std::string& base_dir,
   }
   if (root.contains("auth")) {
     const json& auth = root["auth"];
-    RETURN_IF_ERROR(OnlyKeys(auth, "\"auth\"",
-                             {"root_key", "metrics_without_token", "revocation_refresh_ms"}));
+    RETURN_IF_ERROR(
+        OnlyKeys(auth, "\"auth\"", {"root_key", "metrics_without_token", "revocation_refresh_ms"}));
     RETURN_IF_ERROR(GetString(auth, "root_key", options.root_key_file));
     if (!options.root_key_file.empty() &&
         std::filesystem::path(options.root_key_file).is_relative() && !base_dir.empty()) {

@@ -237,9 +237,8 @@ Status Server::StartHttp(const std::string& address) {
   });
   http_->Get("/metrics", [this](const httplib::Request& request, httplib::Response& response) {
     if (!options_.metrics_without_token) {
-      auth::AccessRequest access{.method = "GET /metrics",
-                                 .operation = auth::Operation::kRead,
-                                 .server_level = true};
+      auth::AccessRequest access{
+          .method = "GET /metrics", .operation = auth::Operation::kRead, .server_level = true};
       std::string header;
       std::string_view value;
       const bool has_header = request.has_header("Authorization");

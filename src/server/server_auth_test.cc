@@ -192,11 +192,11 @@ struct Caller {
 };
 
 // Matches a status against the code and the exact message.
-#define EXPECT_REFUSED(status_expr, code, message)          \
-  do {                                                      \
-    const grpc::Status refused_ = (status_expr);            \
+#define EXPECT_REFUSED(status_expr, code, message)                        \
+  do {                                                                    \
+    const grpc::Status refused_ = (status_expr);                          \
     EXPECT_EQ(refused_.error_code(), (code)) << refused_.error_message(); \
-    EXPECT_EQ(refused_.error_message(), (message));         \
+    EXPECT_EQ(refused_.error_message(), (message));                       \
   } while (false)
 
 class AuthTest : public ::testing::Test {
@@ -293,8 +293,8 @@ TEST_F(AuthTest, EveryMethodOfEveryServiceRefusesACallWithoutARight) {
                               .operations = {std::begin(auth::kAllOperations),
                                              std::end(auth::kAllOperations)}}});
   int methods = 0;
-  for (const auto& entry : fs::directory_iterator(std::string(RS_SOURCE_DIR) +
-                                                  "/proto/recordstore/v1")) {
+  for (const auto& entry :
+       fs::directory_iterator(std::string(RS_SOURCE_DIR) + "/proto/recordstore/v1")) {
     const std::string name = "recordstore/v1/" + entry.path().filename().string();
     const google::protobuf::FileDescriptor* file = pool->FindFileByName(name);
     ASSERT_NE(file, nullptr) << name << " is not linked into the server";
@@ -372,8 +372,8 @@ TEST_F(AuthTest, TokensOfAnotherRootKeyAndForgedSignaturesAreUnauthenticated) {
   std::string forged_text;
   absl::WebSafeBase64Escape(forged.SerializeAsString(), &forged_text);
   EXPECT_REFUSED(As(forged_text).ListTenants(), StatusCode::UNAUTHENTICATED, invalid);
-  EXPECT_REFUSED(As(forged_text).Put(Space("acme", "users"), Order(2)),
-                 StatusCode::UNAUTHENTICATED, invalid);
+  EXPECT_REFUSED(As(forged_text).Put(Space("acme", "users"), Order(2)), StatusCode::UNAUTHENTICATED,
+                 invalid);
   EXPECT_NE(Metrics().find("recordstore_auth_failures_total{reason=\"invalid_signature\"} 3\n"),
             std::string::npos)
       << Metrics();
@@ -382,8 +382,7 @@ TEST_F(AuthTest, TokensOfAnotherRootKeyAndForgedSignaturesAreUnauthenticated) {
 TEST_F(AuthTest, ExpiredTokensAreRefusedAndUnexpiredOnesAllowed) {
   const std::string writer = Mint({Grant{.tenant = "acme", .operations = kReadWrite}});
   const std::string expired = Attenuate(writer, "check if time($t), $t < 2020-01-01T00:00:00Z;");
-  EXPECT_REFUSED(As(expired).Get(Space("acme", "users"), "Order", 1),
-                 StatusCode::PERMISSION_DENIED,
+  EXPECT_REFUSED(As(expired).Get(Space("acme", "users"), "Order", 1), StatusCode::PERMISSION_DENIED,
                  "permission_denied (8009): the token does not allow read on acme/users "
                  "(record type Order) (Records.Get): failed block 1: check if time($t), $t < "
                  "2020-01-01T00:00:00Z");
@@ -445,12 +444,11 @@ TEST_F(AuthTest, RevocationsReachOtherServersWithinTheRefreshInterval) {
 // --- Authorization ---
 
 TEST_F(AuthTest, TheRecordSpaceIsEnforcedNotOnlyTheTenant) {
-  Caller users_writer = As(Mint({Grant{.tenant = "acme", .record_space = "users",
-                                       .operations = kReadWrite}}));
+  Caller users_writer =
+      As(Mint({Grant{.tenant = "acme", .record_space = "users", .operations = kReadWrite}}));
   EXPECT_TRUE(users_writer.Put(Space("acme", "users"), Order(2)).ok());
   EXPECT_TRUE(users_writer.Get(Space("acme", "users"), "Order", 2).ok());
-  EXPECT_REFUSED(users_writer.Put(Space("acme", "orders"), Order(2)),
-                 StatusCode::PERMISSION_DENIED,
+  EXPECT_REFUSED(users_writer.Put(Space("acme", "orders"), Order(2)), StatusCode::PERMISSION_DENIED,
                  "permission_denied (8009): the token does not allow write on acme/orders "
                  "(record type Order) (Records.Put): it grants no right(tenant, record space, "
                  "\"write\") that covers it");
@@ -502,10 +500,11 @@ TEST_F(AuthTest, SchemaChangesNeedTheSchemaRight) {
                  "permission_denied (8009): the token does not allow schema on acme/users "
                  "(Schema.UpdateSchema): it grants no right(tenant, record space, \"schema\") "
                  "that covers it");
-  EXPECT_TRUE(As(Mint({Grant{.tenant = "acme", .record_space = "users",
-                             .operations = {Operation::kSchema}}}))
-                  .UpdateSchema(users)
-                  .ok());
+  EXPECT_TRUE(
+      As(Mint({Grant{
+             .tenant = "acme", .record_space = "users", .operations = {Operation::kSchema}}}))
+          .UpdateSchema(users)
+          .ok());
 }
 
 TEST_F(AuthTest, AdminCallsNeedTheirRights) {
@@ -552,16 +551,17 @@ TEST_F(AuthTest, AttenuationRestrictsRecordTypes) {
   // A schema shows every type: no record type to check, so refused.
   EXPECT_EQ(orders_only.GetSchema(users).error_code(), StatusCode::PERMISSION_DENIED);
   // The CLI's form: several types, any of them.
-  Caller two = As(Attenuate(
-      writer, *auth::AttenuationCode({.record_types = {"Order", "Customer"}})));
+  Caller two =
+      As(Attenuate(writer, *auth::AttenuationCode({.record_types = {"Order", "Customer"}})));
   EXPECT_TRUE(two.PutBatch(users, {Order(7), Customer(7)}).ok());
 }
 
 TEST_F(AuthTest, AttenuationBlocksCannotAddRights) {
   const std::string reader =
       Mint({Grant{.tenant = "acme", .record_space = "users", .operations = {Operation::kRead}}});
-  Caller escalated = As(Attenuate(reader, "right(\"*\", \"*\", \"admin\"); right(\"acme\", "
-                                          "\"users\", \"write\");"));
+  Caller escalated = As(Attenuate(reader,
+                                  "right(\"*\", \"*\", \"admin\"); right(\"acme\", "
+                                  "\"users\", \"write\");"));
   EXPECT_EQ(escalated.CreateTenant("evil").error_code(), StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(escalated.Put(Space("acme", "users"), Order(8)).error_code(),
             StatusCode::PERMISSION_DENIED);
@@ -616,9 +616,8 @@ TEST_F(AuthTest, MetricsNeedAServerWideReadRightUnlessConfiguredOpen) {
 // --- The root key ---
 
 TEST(RootKeyTest, CreatedOnFirstStartRefusedWhenOthersMayReadIt) {
-  const std::string dir = (fs::temp_directory_path() /
-                           ("rs-root-key-" + std::to_string(::getpid())))
-                              .string();
+  const std::string dir =
+      (fs::temp_directory_path() / ("rs-root-key-" + std::to_string(::getpid()))).string();
   fs::remove_all(dir);
   ServerOptions options;
   options.listen = "127.0.0.1:0";

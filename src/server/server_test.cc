@@ -1232,10 +1232,9 @@ TEST(ServeCommandTest, SigtermFinishesGracefullyAndDataSurvives) {
   const std::string http_line = serve.Line();
   ASSERT_NE(http_line.find("HTTP listening on 127.0.0.1:"), std::string::npos) << http_line;
   // First start: a root key, and an admin token to begin with, both readable by the owner only.
-  EXPECT_EQ(serve.Line(), "recordstore: first start: new root key " + dir +
-                              "/root_key; an admin token is in " + dir +
-                              "/admin.token (export RECORDSTORE_TOKEN=$(cat " + dir +
-                              "/admin.token))\n");
+  EXPECT_EQ(serve.Line(),
+            "recordstore: first start: new root key " + dir + "/root_key; an admin token is in " +
+                dir + "/admin.token (export RECORDSTORE_TOKEN=$(cat " + dir + "/admin.token))\n");
   EXPECT_NE(serve.Line().find("data in " + dir + "/kv"), std::string::npos);
   const int port = PortOf(grpc_line);
   for (const char* secret : {"/root_key", "/admin.token"}) {
@@ -1273,8 +1272,7 @@ TEST(ServeCommandTest, SigtermFinishesGracefullyAndDataSurvives) {
   ASSERT_TRUE(restarted.ok()) << restarted.status();
   // The same root key after the restart: the first token still works, and no new one is made.
   EXPECT_EQ((*restarted)->admin_token_file(), "");
-  Client again(TokenChannel("127.0.0.1:" + std::to_string((*restarted)->grpc_port()),
-                            admin_token));
+  Client again(TokenChannel("127.0.0.1:" + std::to_string((*restarted)->grpc_port()), admin_token));
   EXPECT_EQ(again.CreateTenant("kept").error_code(), StatusCode::ALREADY_EXISTS);
   restarted->reset();
   std::filesystem::remove_all(dir);

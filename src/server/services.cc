@@ -63,7 +63,8 @@ class Call {
     const auto& metadata = context->client_metadata();
     auto found = metadata.find("authorization");
     std::string_view value;
-    if (found != metadata.end()) value = std::string_view(found->second.data(), found->second.size());
+    if (found != metadata.end())
+      value = std::string_view(found->second.data(), found->second.size());
     ASSIGN_OR_RETURN(token_,
                      state_.authorizer->Authenticate(found != metadata.end() ? &value : nullptr));
     return absl::OkStatus();
@@ -86,7 +87,7 @@ class Call {
 };
 
 // Returns the refusal from `call`'s authorization, if any.
-#define RS_AUTHORIZE(call, context, request)                                 \
+#define RS_AUTHORIZE(call, context, request)                                \
   if (Status denied = (call).Authorize((context), (request)); !denied.ok()) \
   return (call).Finish(denied)
 
@@ -243,9 +244,9 @@ class SchemaService final : public v1::Schema::Service {
   grpc::Status UpdateSchema(ServerContext* context, const v1::UpdateSchemaRequest* request,
                             v1::UpdateSchemaResponse* response) override {
     Call call(state_, "Schema.UpdateSchema");
-    RS_AUTHORIZE(call, context,
-                 Access(Operation::kSchema, request->space().tenant(),
-                        request->space().record_space()));
+    RS_AUTHORIZE(
+        call, context,
+        Access(Operation::kSchema, request->space().tenant(), request->space().record_space()));
     std::shared_ptr<const metadata::RecordMetaData> built;
     ResolvedSpace resolved;
     std::vector<std::string> write_only;
@@ -307,9 +308,9 @@ class SchemaService final : public v1::Schema::Service {
   grpc::Status GetSchema(ServerContext* context, const v1::GetSchemaRequest* request,
                          v1::GetSchemaResponse* response) override {
     Call call(state_, "Schema.GetSchema");
-    RS_AUTHORIZE(call, context,
-                 Access(Operation::kRead, request->space().tenant(),
-                        request->space().record_space()));
+    RS_AUTHORIZE(
+        call, context,
+        Access(Operation::kRead, request->space().tenant(), request->space().record_space()));
     ResolvedSpace resolved;
     std::vector<std::string> unbuilt;
     store::RecordStoreOptions options;
@@ -373,8 +374,9 @@ class RecordsService final : public v1::Records::Service {
   grpc::Status Put(ServerContext* context, const v1::PutRequest* request,
                    v1::PutResponse* response) override {
     Call call(state_, "Records.Put");
-    RS_AUTHORIZE(call, context, SpaceAccess(Operation::kWrite, request->space(),
-                                            {request->record().record_type()}));
+    RS_AUTHORIZE(
+        call, context,
+        SpaceAccess(Operation::kWrite, request->space(), {request->record().record_type()}));
     v1::PutBatchResponse batch;
     Status status =
         PutRecords(call, request->space(), {&request->record()}, request->mode(), &batch);

@@ -56,7 +56,7 @@ inline std::shared_ptr<grpc::Channel> TokenChannel(
     creators.push_back(std::make_unique<token_channel_internal::BearerFactory>(token));
   }
   return grpc::experimental::CreateCustomChannelWithInterceptors(target, credentials, args,
-                                                                  std::move(creators));
+                                                                 std::move(creators));
 }
 
 }  // namespace recordstore::server
