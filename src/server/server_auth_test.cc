@@ -170,7 +170,7 @@ struct Caller {
     v1::DeleteResponse response;
     return records->Delete(&context, request, &response);
   }
-  // Runs the query to its first message; the status and the records of that call.
+  // Runs the query (one call, every message); its status, and the records it returned.
   grpc::Status Execute(const v1::SpaceRef& space, const std::string& sql, int* count = nullptr) {
     grpc::ClientContext context;
     v1::QueryRequest request;
