@@ -3,7 +3,8 @@
 //
 //   cd examples/node && npm install && node shop_client.js
 //
-// Env: RECORDSTORE_SERVER (default 127.0.0.1:7878), RECORDSTORE_TOKEN, RECORDSTORE_TENANT
+// Env: RECORDSTORE_SERVER (default 127.0.0.1:7878), RECORDSTORE_TOKEN (required: every call
+// needs a token, docs/security.md), RECORDSTORE_TENANT
 // (default acme), RECORDSTORE_SPACE (default shop).
 'use strict';
 
@@ -35,11 +36,13 @@ const schema = new v1.Schema(server, credentials);
 const records = new v1.Records(server, credentials);
 const query = new v1.Query(server, credentials);
 
-// The token travels as call metadata on every call.
-const metadata = new grpc.Metadata();
-if (process.env.RECORDSTORE_TOKEN) {
-  metadata.set('authorization', `Bearer ${process.env.RECORDSTORE_TOKEN}`);
+// The token travels as call metadata on every call; the server refuses calls without one.
+if (!process.env.RECORDSTORE_TOKEN) {
+  console.error('set RECORDSTORE_TOKEN, e.g. export RECORDSTORE_TOKEN=$(cat data/admin.token)');
+  process.exit(1);
 }
+const metadata = new grpc.Metadata();
+metadata.set('authorization', `Bearer ${process.env.RECORDSTORE_TOKEN}`);
 
 // A unary call as a promise.
 function call(client, method, request) {

@@ -33,8 +33,11 @@ def main():
                                 records_pb2, records_pb2_grpc, schema_pb2, schema_pb2_grpc)
 
     channel = grpc.insecure_channel(args.server)
-    # The token travels as call metadata on every call.
-    metadata = [("authorization", "Bearer " + args.token)] if args.token else []
+    # The token travels as call metadata on every call; the server refuses calls without one.
+    if not args.token:
+        parser.error("no token: pass --token or set RECORDSTORE_TOKEN "
+                     "(e.g. export RECORDSTORE_TOKEN=$(cat data/admin.token))")
+    metadata = [("authorization", "Bearer " + args.token)]
     admin = admin_pb2_grpc.AdminStub(channel)
     schema = schema_pb2_grpc.SchemaStub(channel)
     records = records_pb2_grpc.RecordsStub(channel)

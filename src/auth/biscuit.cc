@@ -438,13 +438,30 @@ std::vector<std::string> Biscuit::RevocationIds() const {
 }
 
 void Authorizer::SetToken(const Biscuit& token) {
+  ResetWorld();
+  owned_blocks_ = token.blocks();
+  token_blocks_ = &owned_blocks_;
+}
+
+void Authorizer::BorrowToken(const Biscuit& token) {
+  ResetWorld();
+  owned_blocks_.clear();
+  token_blocks_ = &token.blocks();
+}
+
+void Authorizer::ResetWorld() {
+  TakeSnapshot();
   world_.reset();
-  token_blocks_ = token.blocks();
+}
+
+const WorldSnapshot& Authorizer::snapshot() const {
+  TakeSnapshot();
+  return snapshot_;
 }
 
 Status Authorizer::AddCode(std::string_view code) {
   ASSIGN_OR_RETURN(BlockContent parsed, ParseAuthorizer(code));
-  world_.reset();
+  ResetWorld();
   auto move_all = [](auto& from, auto& to) {
     to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
   };
@@ -455,13 +472,22 @@ Status Authorizer::AddCode(std::string_view code) {
   return Status();
 }
 
+void Authorizer::AddCode(const BlockContent& code) {
+  ResetWorld();
+  auto append = [](const auto& from, auto& to) { to.insert(to.end(), from.begin(), from.end()); };
+  append(code.facts, code_.facts);
+  append(code.rules, code_.rules);
+  append(code.checks, code_.checks);
+  append(code.policies, code_.policies);
+}
+
 Status Authorizer::AddFact(Predicate fact) {
   for (const Term& term : fact.terms) {
     if (!term.IsGround()) {
       return MakeAuthError(wire::AuthErrorDetail::PARSE, "facts cannot contain variables");
     }
   }
-  world_.reset();
+  ResetWorld();
   code_.facts.push_back(std::move(fact));
   return Status();
 }
@@ -471,8 +497,8 @@ void Authorizer::RegisterExtern(std::string name, ExternFunction fn) {
 }
 
 Status Authorizer::CheckBlockRules() const {
-  for (size_t i = 0; i < token_blocks_.size(); ++i) {
-    for (const Rule& rule : token_blocks_[i].content.rules) {
+  for (size_t i = 0; i < token_blocks_->size(); ++i) {
+    for (const Rule& rule : (*token_blocks_)[i].content.rules) {
       if (!RuleVariablesAreBound(rule)) {
         wire::AuthErrorDetail detail;
         detail.set_kind(wire::AuthErrorDetail::INVALID_BLOCK_RULE);
@@ -485,17 +511,19 @@ Status Authorizer::CheckBlockRules() const {
   return Status();
 }
 
-void Authorizer::TakeSnapshot(const World& world) {
-  for (const auto& [origin, facts] : world.facts()) {
+void Authorizer::TakeSnapshot() const {
+  if (!snapshot_pending_ || world_ == nullptr) return;
+  snapshot_pending_ = false;
+  for (const auto& [origin, facts] : world_->facts()) {
     for (const Predicate& fact : facts) {
       snapshot_.facts[origin].insert(ToString(fact));
     }
   }
-  for (size_t i = 0; i < token_blocks_.size(); ++i) {
-    for (const Rule& rule : token_blocks_[i].content.rules) {
+  for (size_t i = 0; i < token_blocks_->size(); ++i) {
+    for (const Rule& rule : (*token_blocks_)[i].content.rules) {
       snapshot_.rules.emplace_back(i, ToString(rule));
     }
-    for (const Check& check : token_blocks_[i].content.checks) {
+    for (const Check& check : (*token_blocks_)[i].content.checks) {
       snapshot_.checks.emplace_back(i, ToString(check));
     }
   }
@@ -524,13 +552,14 @@ StatusOr<std::vector<Predicate>> Authorizer::Query(std::string_view rule_text) {
 
 StatusOr<size_t> Authorizer::Authorize() {
   snapshot_ = WorldSnapshot();
+  snapshot_pending_ = false;
   world_.reset();
   RETURN_IF_ERROR(CheckBlockRules());
 
   keys_.clear();
-  for (size_t i = 0; i < token_blocks_.size(); ++i) {
-    if (token_blocks_[i].external_key.has_value()) {
-      keys_[*token_blocks_[i].external_key].push_back(i);
+  for (size_t i = 0; i < token_blocks_->size(); ++i) {
+    if ((*token_blocks_)[i].external_key.has_value()) {
+      keys_[*(*token_blocks_)[i].external_key].push_back(i);
     }
   }
   const KeyToBlocks& keys = keys_;
@@ -543,8 +572,8 @@ StatusOr<size_t> Authorizer::Authorize() {
     world.AddRule(kAuthorizerBlockId, rule,
                   ComputeTrustedOrigins(rule.scopes, code_.scopes, kAuthorizerBlockId, keys));
   }
-  for (size_t i = 0; i < token_blocks_.size(); ++i) {
-    const BlockContent& block = token_blocks_[i].content;
+  for (size_t i = 0; i < token_blocks_->size(); ++i) {
+    const BlockContent& block = (*token_blocks_)[i].content;
     for (const Predicate& fact : block.facts) {
       world.AddFact({i}, fact);
     }
@@ -553,7 +582,7 @@ StatusOr<size_t> Authorizer::Authorize() {
     }
   }
   Status run = world.Run(limits_);
-  TakeSnapshot(world);
+  snapshot_pending_ = true;
   RETURN_IF_ERROR(run);
 
   // Evaluates one check or policy body list: true when any query matches.
@@ -585,8 +614,8 @@ StatusOr<size_t> Authorizer::Authorize() {
       failed->set_rule(ToString(code_.checks[j]));
     }
   }
-  for (size_t i = 0; i < token_blocks_.size(); ++i) {
-    const BlockContent& block = token_blocks_[i].content;
+  for (size_t i = 0; i < token_blocks_->size(); ++i) {
+    const BlockContent& block = (*token_blocks_)[i].content;
     for (size_t j = 0; j < block.checks.size(); ++j) {
       ASSIGN_OR_RETURN(bool ok, check_passes(block.checks[j], block.scopes, i));
       if (!ok) {

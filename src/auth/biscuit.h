@@ -131,10 +131,16 @@ class Authorizer {
 
   // The token to authorize (copied). Without one, only the authorizer's code runs.
   void SetToken(const Biscuit& token);
+  // As SetToken without the copy, for a server authorizing each request with a token it
+  // keeps. REQUIRES: `token` outlives every use of this Authorizer.
+  void BorrowToken(const Biscuit& token);
   // Appends authorizer Datalog (facts, rules, checks, policies). Errors: PARSE.
   // Build request-dependent facts with AddFact rather than by splicing request data into
   // code, which would let that data inject Datalog.
   Status AddCode(std::string_view code);
+  // Appends already parsed authorizer code (ParseAuthorizer), so that a caller authorizing
+  // many requests with the same policies parses them once.
+  void AddCode(const BlockContent& code);
   // Adds an authorizer fact. Errors: kInvalidArgument (PARSE) when it holds a variable.
   Status AddFact(Predicate fact);
   void SetLimits(const RunLimits& limits) { limits_ = limits; }
@@ -149,7 +155,7 @@ class Authorizer {
 
   // The world of the last Authorize() call (empty before, or when it failed before the
   // world was built).
-  const WorldSnapshot& snapshot() const { return snapshot_; }
+  const WorldSnapshot& snapshot() const;
 
   // The facts `rule` (text, e.g. `tenant($t) <- right($t, "read")`) derives from the world
   // of the last Authorize(), trusting the authority block and the authorizer unless the
@@ -160,9 +166,16 @@ class Authorizer {
 
  private:
   Status CheckBlockRules() const;
-  void TakeSnapshot(const World& world);
+  // Prints the world of the last Authorize() into snapshot_ when that is still pending:
+  // printing every fact and rule costs more than authorizing, so it is done only when asked
+  // for, or before a change throws that world away.
+  void TakeSnapshot() const;
+  // Every change to the token or code: the world built from them goes.
+  void ResetWorld();
 
-  std::vector<TokenBlock> token_blocks_;
+  // The token's blocks: owned_blocks_ (SetToken) or a borrowed token's (BorrowToken).
+  std::vector<TokenBlock> owned_blocks_;
+  const std::vector<TokenBlock>* token_blocks_ = &owned_blocks_;
   // Built by Authorize(); its rules point into token_blocks_ and code_, so every change to
   // those resets it.
   std::unique_ptr<World> world_;
@@ -170,7 +183,9 @@ class Authorizer {
   BlockContent code_;
   RunLimits limits_;
   ExternFunctions externs_;
-  WorldSnapshot snapshot_;
+  mutable WorldSnapshot snapshot_;
+  // True when Authorize() built a world whose snapshot TakeSnapshot() has not printed yet.
+  mutable bool snapshot_pending_ = false;
 };
 
 }  // namespace recordstore::auth

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "auth/access.h"
 #include "cli/cli_test_util.h"
 #include "nlohmann/json.hpp"
 #include "server/server.h"
@@ -38,6 +39,7 @@ class CliTest : public ::testing::Test {
     auto started = server::Server::Start(options);
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = *std::move(started);
+    token_ = server_->AdminToken();
     dir_ = fs::path(::testing::TempDir()) /
            ("cli_test_" + std::to_string(::getpid()) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -49,10 +51,14 @@ class CliTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  Result Run(const std::string& args, const std::string& input = "") {
+  // Runs `recordstore <args>` (shell words) with `input` on stdin against the server, with
+  // `token` (by default the server's admin token) in RECORDSTORE_TOKEN (CliRunner::Run).
+  Result Run(const std::string& args, const std::string& input = "",
+             const std::string* token = nullptr) {
     CliRunner cli(RS_RECORDSTORE_BINARY, dir_);
     cli.set_server("127.0.0.1:" + std::to_string(server_->grpc_port()));
-    return cli.Run(args, input);
+    cli.set_token(token_);
+    return cli.Run(args, input, token);
   }
 
   // A tenant "acme" with a record space "shop" holding the shop schema.
@@ -65,6 +71,7 @@ class CliTest : public ::testing::Test {
   }
 
   std::unique_ptr<server::Server> server_;
+  std::string token_;
   fs::path dir_;
 };
 
@@ -107,7 +114,8 @@ TEST_F(CliTest, EnvironmentVariablesNameServerTenantAndSpace) {
   WriteFileOrDie(dir_ / "env.sh", std::string("RECORDSTORE_TENANT=acme exec ") +
                                       RS_RECORDSTORE_BINARY + " space create fromenv\n");
   std::string command = "RECORDSTORE_SERVER=127.0.0.1:" + std::to_string(server_->grpc_port()) +
-                        " sh " + (dir_ / "env.sh").string() + " >/dev/null";
+                        " RECORDSTORE_TOKEN=" + token_ + " sh " + (dir_ / "env.sh").string() +
+                        " >/dev/null";
   ASSERT_EQ(std::system(command.c_str()), 0);
   EXPECT_EQ(Run("space list --tenant acme").out, "fromenv\n");
 }
@@ -402,8 +410,8 @@ TEST_F(CliTest, UsageAndConnectionErrors) {
   EXPECT_EQ(no_file.err, "recordstore: cannot read /no/such/file\n");
   Result help = Run("--help");
   EXPECT_EQ(help.code, 0);
-  for (const char* command :
-       {"tenant", "space", "schema", "put", "get", "delete", "query", "explain", "index"}) {
+  for (const char* command : {"tenant", "space", "schema", "put", "get", "delete", "query",
+                              "explain", "index", "token"}) {
     EXPECT_NE(help.out.find(command), std::string::npos) << command;
   }
 
@@ -416,6 +424,101 @@ TEST_F(CliTest, UsageAndConnectionErrors) {
   Result down = Run("tenant list --deadline 5");
   EXPECT_EQ(down.code, 2);
   EXPECT_EQ(down.err.rfind("recordstore: UNAVAILABLE: ", 0), 0u) << down.err;
+}
+
+// The whole token life cycle through the CLI, against a server whose root key is a file.
+TEST_F(CliTest, TokensAreMintedAttenuatedInspectedAndRevoked) {
+  server_->Shutdown();
+  const std::string key = (dir_ / "root_key").string();
+  ASSERT_TRUE(auth::CreateRootKeyFile(key).ok());
+  server::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.kv_url = "memory://";
+  options.root_key_file = key;
+  DisableHttp(options);
+  auto started = server::Server::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  server_ = *std::move(started);
+  token_ = server_->AdminToken();
+  CreateShop();
+
+  Result minted =
+      Run("token mint --root-key " + key + " --tenant acme --space shop --ops read,write");
+  ASSERT_EQ(minted.code, 0) << minted.err;
+  const std::string writer = minted.out.substr(0, minted.out.size() - 1);
+  Result put = Run("put --type Order --tenant acme --space shop", OrderLines(1, 2), &writer);
+  EXPECT_EQ(put.code, 0) << put.err;
+  Result schema = Run(std::string("schema apply ") + kShop + "/shop.proto " + kShop +
+                          "/common.proto --indexes " + kShopSchema + " --tenant acme --space shop",
+                      "", &writer);
+  EXPECT_EQ(schema.code, 2);
+  EXPECT_EQ(schema.err,
+            "recordstore: PERMISSION_DENIED: permission_denied (8009): the token does not allow "
+            "schema on acme/shop (Schema.UpdateSchema): it grants no right(tenant, record space, "
+            "\"schema\") that covers it\n");
+
+  // Read-only, from the writer's token, without the root key's secret half.
+  Result attenuated = Run("token attenuate --root-key " + key + ".pub --ops read " + writer);
+  EXPECT_EQ(attenuated.code, 1);
+  EXPECT_EQ(attenuated.err, "recordstore: not_found (8002): no key file " + key + ".pub\n");
+  attenuated = Run("token attenuate --root-key " + key + " --ops read " + writer);
+  ASSERT_EQ(attenuated.code, 0) << attenuated.err;
+  const std::string reader = attenuated.out.substr(0, attenuated.out.size() - 1);
+  EXPECT_EQ(Run("get 1 --type Order --tenant acme --space shop --format json", "", &reader).code,
+            0);
+  Result refused = Run("delete 1 --type Order --tenant acme --space shop", "", &reader);
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_EQ(refused.err,
+            "recordstore: PERMISSION_DENIED: permission_denied (8009): the token does not allow "
+            "write on acme/shop (record type Order) (Records.Delete): failed block 1: check if "
+            "operation(\"read\")\n");
+
+  // Restricted to the space only: still a writer there (no restriction leaks from --ops).
+  Result shop_only = Run("token attenuate --root-key " + key + " --space shop " + writer);
+  ASSERT_EQ(shop_only.code, 0) << shop_only.err;
+  const std::string shop_writer = shop_only.out.substr(0, shop_only.out.size() - 1);
+  EXPECT_EQ(Run("put --type Order --tenant acme --space shop", OrderLines(3, 3), &shop_writer).code, 0);
+
+  Result inspected = Run("token inspect --root-key " + key + " " + reader);
+  ASSERT_EQ(inspected.code, 0) << inspected.err;
+  const size_t at = inspected.out.find("block 1, revocation id ");
+  ASSERT_NE(at, std::string::npos) << inspected.out;
+  const std::string id = inspected.out.substr(at + 23, inspected.out.find(':', at) - at - 23);
+  EXPECT_EQ(id.size(), 128u) << inspected.out;
+  EXPECT_NE(inspected.out.find("block 0 (authority), revocation id "), std::string::npos);
+  EXPECT_NE(inspected.out.find("  right(\"acme\", \"shop\", \"write\");\n"), std::string::npos)
+      << inspected.out;
+  EXPECT_NE(inspected.out.find("  check if operation(\"read\");\n"), std::string::npos)
+      << inspected.out;
+
+  // Revoking block 1 refuses the read-only token; the token it was made from still works.
+  EXPECT_EQ(Run("token revoke " + id + " --tenant acme", "", &reader).code, 2);
+  EXPECT_EQ(Run("token revoke " + id).out, "revoked 1 new of 1\n");
+  EXPECT_EQ(Run("token revoked").out, id + "\n");
+  Result revoked = Run("get 1 --type Order --tenant acme --space shop", "", &reader);
+  EXPECT_EQ(revoked.code, 2);
+  EXPECT_EQ(revoked.err,
+            "recordstore: UNAUTHENTICATED: unauthenticated (8008): the token was "
+            "revoked (revocation id of block 1: " +
+                id + ")\n");
+  EXPECT_EQ(Run("get 1 --type Order --tenant acme --space shop", "", &writer).code, 0);
+
+  const std::string none;
+  Result anonymous = Run("tenant list", "", &none);
+  EXPECT_EQ(anonymous.code, 2);
+  EXPECT_EQ(anonymous.err,
+            "recordstore: UNAUTHENTICATED: unauthenticated (8008): no token: send "
+            "\"authorization: Bearer <token>\" metadata (mint one with `recordstore token "
+            "mint`)\n");
+
+  // A root key others may read is refused, naming the fix.
+  fs::permissions(key, fs::perms::group_read, fs::perm_options::add);
+  Result loose = Run("token mint --root-key " + key + " --admin");
+  EXPECT_EQ(loose.code, 1);
+  EXPECT_EQ(loose.err, "recordstore: permission_denied (8009): the root key file " + key +
+                           " has mode 0640: group and others must have no access to a private "
+                           "key; run `chmod 600 " +
+                           key + "`\n");
 }
 
 }  // namespace

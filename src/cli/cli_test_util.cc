@@ -44,12 +44,16 @@ std::string OrderLines(int first, int last) {
   return lines;
 }
 
-CliResult CliRunner::Run(const std::string& args, const std::string& input) const {
+CliResult CliRunner::Run(const std::string& args, const std::string& input,
+                         const std::string* token) const {
   WriteFileOrDie(scratch_dir_ / "stdin", input);
+  const std::string& sent_token = token != nullptr ? *token : token_;
+  // Tokens are base64url: no character the shell would interpret.
   std::string command =
-      "env -u RECORDSTORE_TENANT -u RECORDSTORE_SPACE -u RECORDSTORE_TOKEN "
-      "RECORDSTORE_SERVER=" +
-      server_address_ + " " + binary_ + " " + args + " <" + (scratch_dir_ / "stdin").string() +
+      "env -u RECORDSTORE_TENANT -u RECORDSTORE_SPACE -u RECORDSTORE_TOKEN " +
+      (sent_token.empty() ? std::string() : "RECORDSTORE_TOKEN=" + sent_token + " ") +
+      "RECORDSTORE_SERVER=" + server_address_ + " " + binary_ + " " + args + " <" +
+      (scratch_dir_ / "stdin").string() +
       " >" + (scratch_dir_ / "stdout").string() + " 2>" + (scratch_dir_ / "stderr").string();
   int status = std::system(command.c_str());
   CliResult result;

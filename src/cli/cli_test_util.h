@@ -39,16 +39,20 @@ class CliRunner {
       : binary_(std::move(binary)), scratch_dir_(std::move(scratch_dir)) {}
 
   void set_server(std::string address) { server_address_ = std::move(address); }
+  // The bearer token commands send (RECORDSTORE_TOKEN); empty: none.
+  void set_token(std::string token) { token_ = std::move(token); }
 
   // Runs `recordstore <args>` (shell words) with `input` on stdin, the server's address in
-  // RECORDSTORE_SERVER and the other RECORDSTORE_* variables cleared. Every test command
-  // passes here: this is where a bearer token (RECORDSTORE_TOKEN) would be added.
-  CliResult Run(const std::string& args, const std::string& input = "") const;
+  // RECORDSTORE_SERVER, `token` (by default the one set_token gave) in RECORDSTORE_TOKEN and
+  // the other RECORDSTORE_* variables cleared.
+  CliResult Run(const std::string& args, const std::string& input = "",
+                const std::string* token = nullptr) const;
 
  private:
   std::string binary_;
   std::filesystem::path scratch_dir_;
   std::string server_address_;
+  std::string token_;
 };
 
 // `recordstore serve <args>` as a child process whose stdout and stderr go to a log file. The

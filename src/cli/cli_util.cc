@@ -385,4 +385,23 @@ std::string ProgressBar(int64_t done, int64_t total, int width) {
 
 std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }
 
+absl::StatusOr<std::chrono::seconds> ParseDuration(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  const std::string unit = text.substr(digits);
+  int64_t per_unit = 0;
+  if (unit == "s") per_unit = 1;
+  if (unit == "m") per_unit = 60;
+  if (unit == "h") per_unit = 3600;
+  if (unit == "d") per_unit = 86400;
+  // At most 9 digits: no overflow, and no token outlives a few thousand years anyway.
+  if (digits == 0 || digits > 9 || per_unit == 0) {
+    return absl::InvalidArgumentError("duration \"" + text +
+                                      "\" is not a number followed by s, m, h or d (e.g. 24h)");
+  }
+  const int64_t count = std::stoll(text.substr(0, digits));
+  if (count == 0) return absl::InvalidArgumentError("duration \"" + text + "\" is zero");
+  return std::chrono::seconds(count * per_unit);
+}
+
 }  // namespace recordstore::cli

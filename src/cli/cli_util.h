@@ -5,6 +5,7 @@
 #ifndef RECORDSTORE_CLI_CLI_UTIL_H_
 #define RECORDSTORE_CLI_CLI_UTIL_H_
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -60,6 +61,10 @@ Json SchemaDefinitionToJson(const v1::SchemaSpec& spec);
 std::vector<std::string> ProtoFileNames(const std::vector<std::string>& paths,
                                         const std::vector<std::string>& contents,
                                         const std::string& proto_path);
+
+// A duration such as "90s", "30m", "24h", "7d" (a positive integer and one unit), for
+// `token mint --ttl`. invalid_argument otherwise.
+absl::StatusOr<std::chrono::seconds> ParseDuration(const std::string& text);
 
 // A Value as JSON: null, number, string, bool; bytes as base64.
 Json ValueToJson(const v1::Value& value);

@@ -128,5 +128,18 @@ TEST(RenderTest, ValuesAsJsonAndText) {
   EXPECT_TRUE(ValueToJson(value).is_null());
 }
 
+TEST(ParseDurationTest, UnitsAndErrors) {
+  EXPECT_EQ(*ParseDuration("90s"), std::chrono::seconds(90));
+  EXPECT_EQ(*ParseDuration("30m"), std::chrono::seconds(1800));
+  EXPECT_EQ(*ParseDuration("24h"), std::chrono::seconds(86400));
+  EXPECT_EQ(*ParseDuration("7d"), std::chrono::seconds(604800));
+  for (const char* bad : {"", "h", "10", "10w", "-5m", "0h", "1.5h", "1234567890s"}) {
+    absl::StatusOr<std::chrono::seconds> parsed = ParseDuration(bad);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(ParseDuration("10w").status().message(),
+            "duration \"10w\" is not a number followed by s, m, h or d (e.g. 24h)");
+}
+
 }  // namespace
 }  // namespace recordstore::cli

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 #include "cli/cli_util.h"
+#include "cli/token.h"
 #include "grpcpp/grpcpp.h"
 #include "recordstore/v1/admin.grpc.pb.h"
 #include "recordstore/v1/query.grpc.pb.h"
@@ -784,6 +785,37 @@ void AddRecordCommands(CLI::App& app, Globals& globals) {
   status_command->callback([&globals, status] { IndexStatus(globals, *status); });
 }
 
+// ---- token revoke, revoked (mint, attenuate and inspect are local: token.cc) ----
+
+void AddRevocationCommands(CLI::App& token, Globals& globals) {
+  auto ids = std::make_shared<std::vector<std::string>>();
+  CLI::App* revoke = token.add_subcommand(
+      "revoke",
+      "Revoke tokens by revocation id (from `token inspect`): a token with any "
+      "revoked block is refused");
+  revoke->add_option("ID", *ids, "Revocation ids (hex)")->required();
+  revoke->callback([&globals, ids] {
+    Connection connection(globals);
+    v1::RevokeTokensRequest request;
+    for (const std::string& id : *ids) request.add_revocation_ids(id);
+    v1::RevokeTokensResponse response;
+    Check(connection.Admin()->RevokeTokens(connection.Context().get(), request, &response));
+    if (globals.json()) {
+      PrintJson(Json{{"newly_revoked", response.newly_revoked()}});
+    } else {
+      std::cout << "revoked " << response.newly_revoked() << " new of " << ids->size() << "\n";
+    }
+  });
+  CLI::App* revoked = token.add_subcommand("revoked", "List the revoked ids, one per line");
+  revoked->callback([&globals] {
+    Connection connection(globals);
+    v1::ListRevokedTokensResponse response;
+    Check(connection.Admin()->ListRevokedTokens(connection.Context().get(),
+                                                v1::ListRevokedTokensRequest(), &response));
+    PrintNames(globals, "revocation_id", response.revocation_ids());
+  });
+}
+
 }  // namespace
 
 void AddClientCommands(CLI::App& app) {
@@ -810,6 +842,7 @@ void AddClientCommands(CLI::App& app) {
   AddSpaceCommands(app, globals);
   AddSchemaCommands(app, globals);
   AddRecordCommands(app, globals);
+  AddRevocationCommands(*AddTokenCommands(app, globals.token), globals);
 }
 
 }  // namespace recordstore::cli

@@ -1,5 +1,6 @@
 // The client commands of the `recordstore` binary: tenant, space, schema, put, get, delete,
-// query, explain and index status, talking to a server over gRPC (proto/recordstore/v1).
+// query, explain, index status and token revoke/revoked, talking to a server over gRPC
+// (proto/recordstore/v1), and the local token commands (token.h).
 //
 // Output goes to stdout as tables (default) or JSON (--format=json, one JSON value per line);
 // errors go to stderr as "recordstore: <CODE>: <message>" and end the command with an exit

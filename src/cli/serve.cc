@@ -29,6 +29,9 @@ struct ServeFlags {
   CLI::Option* encryption_flag = nullptr;
   CLI::Option* master_key_file = nullptr;
   CLI::Option* previous_master_key_files = nullptr;
+  // Authorization.
+  CLI::Option* root_key = nullptr;
+  CLI::Option* metrics_without_token = nullptr;
 };
 
 // "host:port" with the port the listener actually got (the configured one may be 0).
@@ -59,6 +62,10 @@ int RunServe(const ServeFlags& flags) {
   if (flags.previous_master_key_files->count() > 0) {
     options.previous_master_key_files = given.previous_master_key_files;
   }
+  if (flags.root_key->count() > 0) options.root_key_file = given.root_key_file;
+  if (flags.metrics_without_token->count() > 0) {
+    options.metrics_without_token = given.metrics_without_token;
+  }
 
   // Signals are taken by sigwait below: block them before any server thread exists, so every
   // thread inherits the mask and none is interrupted.
@@ -83,6 +90,17 @@ int RunServe(const ServeFlags& flags) {
               << " (/healthz, /metrics)\n";
   }
   const server::TenantEncryption& encryption = running.encryption();
+  if (!running.admin_token_file().empty()) {
+    std::cout << "recordstore: first start: new root key " << running.root_key_path()
+              << "; an admin token is in " << running.admin_token_file()
+              << " (export RECORDSTORE_TOKEN=$(cat " << running.admin_token_file() << "))\n";
+  } else if (!running.root_key_path().empty()) {
+    std::cout << "recordstore: tokens are verified with the root key " << running.root_key_path()
+              << "\n";
+  } else {
+    std::cout << "recordstore: the root key lives in this process only (memory:// KV; "
+                 "give --root-key to keep one)\n";
+  }
   std::cout << "recordstore: data in "
             << (options.kv_url.empty() ? options.data_dir + "/kv" : options.kv_url) << ", "
             << (encryption.enabled() ? "encrypted at rest with "
@@ -145,6 +163,13 @@ void AddServeCommand(CLI::App& app) {
       serve->add_option("--previous-master-key-file", o.previous_master_key_files,
                         "A master key being rotated out (repeatable): data keys wrapped with it "
                         "are re-wrapped with the current one at start");
+  flags->root_key = serve->add_option(
+      "--root-key", o.root_key_file,
+      "Root key file tokens are verified with (mode 0600; default <data-dir>/root_key, "
+      "created on first start)");
+  flags->metrics_without_token =
+      serve->add_flag("--metrics-without-token", o.metrics_without_token,
+                      "Serve /metrics without a token (/healthz never needs one)");
   serve->callback([flags] {
     int status = RunServe(*flags);
     if (status != 0) throw CLI::RuntimeError(status);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -86,6 +87,14 @@ class ServeOnEtcdTest : public ::testing::Test {
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = *std::move(started);
     cli_.set_server(server_->address());
+    // The first start wrote an admin token beside the root key in the data dir; later starts
+    // (same data dir) verify with the same key.
+    std::string token = ReadFileOrEmpty(dir_ / "data" / "admin.token");
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+      token.pop_back();
+    }
+    ASSERT_FALSE(token.empty()) << server_->Log();
+    cli_.set_token(token);
   }
 
   const fs::path dir_ = ScratchDir();

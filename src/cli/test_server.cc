@@ -1,7 +1,8 @@
 // recordstore_test_server: the Record-Store server on a free loopback port with an in-memory
 // KV, for client tests written in other languages (tests/python/client_test.py). Prints
-// "port N" once it listens and serves until its stdin closes, so a test that dies takes the
-// server with it.
+// "port N" once it listens, then "token T": an admin token (every right) signed by the
+// server's root key, which lives in this process only. Serves until its stdin closes, so a
+// test that dies takes the server with it.
 #include <iostream>
 #include <string>
 
@@ -24,7 +25,8 @@ int main() {
     std::cerr << "recordstore_test_server: " << server.status().message() << std::endl;
     return 1;
   }
-  std::cout << "port " << (*server)->grpc_port() << std::endl;
+  std::cout << "port " << (*server)->grpc_port() << "\n"
+            << "token " << (*server)->AdminToken() << std::endl;
   std::string line;
   while (std::getline(std::cin, line)) {
   }

@@ -54,7 +54,7 @@ Status ApplyConfigJson(const std::string& text, const std::string& base_dir,
   if (root.is_discarded()) return Invalid("not valid JSON");
   RETURN_IF_ERROR(OnlyKeys(root, "the top level",
                            {"listen", "http_listen", "data_dir", "kv", "tls", "worker_threads",
-                            "limits", "encryption"}));
+                            "limits", "encryption", "auth"}));
   RETURN_IF_ERROR(GetString(root, "listen", options.listen));
   RETURN_IF_ERROR(GetString(root, "http_listen", options.http_listen));
   RETURN_IF_ERROR(GetString(root, "data_dir", options.data_dir));
@@ -98,6 +98,25 @@ Status ApplyConfigJson(const std::string& text, const std::string& base_dir,
         *path = (std::filesystem::path(base_dir) / *path).string();
       }
     }
+  }
+  if (root.contains("auth")) {
+    const json& auth = root["auth"];
+    RETURN_IF_ERROR(
+        OnlyKeys(auth, "\"auth\"", {"root_key", "metrics_without_token", "revocation_refresh_ms"}));
+    RETURN_IF_ERROR(GetString(auth, "root_key", options.root_key_file));
+    if (!options.root_key_file.empty() &&
+        std::filesystem::path(options.root_key_file).is_relative() && !base_dir.empty()) {
+      options.root_key_file = (std::filesystem::path(base_dir) / options.root_key_file).string();
+    }
+    if (auth.contains("metrics_without_token")) {
+      if (!auth["metrics_without_token"].is_boolean()) {
+        return Invalid("\"metrics_without_token\" is not true or false");
+      }
+      options.metrics_without_token = auth["metrics_without_token"].get<bool>();
+    }
+    int64_t refresh = options.revocation_refresh.count();
+    RETURN_IF_ERROR(GetInt(auth, "revocation_refresh_ms", 0, refresh));
+    options.revocation_refresh = std::chrono::milliseconds(refresh);
   }
   int64_t threads = options.worker_threads;
   RETURN_IF_ERROR(GetInt(root, "worker_threads", 0, threads));

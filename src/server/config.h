@@ -10,6 +10,11 @@
 //     "tls": {"cert": "server.crt", "key": "server.key"},   // PEM files; relative paths
 //                                                          // are relative to the file
 //     "worker_threads": 8,                 // 0: gRPC's default
+//     "auth": {
+//       "root_key": "root_key",            // default <data_dir>/root_key; relative to the file
+//       "metrics_without_token": false,    // serve /metrics without a token
+//       "revocation_refresh_ms": 1000      // staleness bound of the revocation list
+//     },
 //     "limits": {
 //       "max_message_bytes": 16777216,
 //       "query_time_limit_ms": 3000,

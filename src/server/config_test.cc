@@ -45,6 +45,18 @@ TEST(ConfigTest, EncryptionBlockWithKeyPathsRelativeToTheFile) {
             (std::vector<std::string>{"/etc/rs/keys/old.key", "/abs/older.key"}));
 }
 
+TEST(ConfigTest, AppliesTheAuthKeys) {
+  ServerOptions options;
+  ASSERT_TRUE(ApplyConfigJson(R"({"auth": {"root_key": "keys/root_key",
+                                          "metrics_without_token": true,
+                                          "revocation_refresh_ms": 250}})",
+                              "/etc/rs", options)
+                  .ok());
+  EXPECT_EQ(options.root_key_file, "/etc/rs/keys/root_key");
+  EXPECT_TRUE(options.metrics_without_token);
+  EXPECT_EQ(options.revocation_refresh, std::chrono::milliseconds(250));
+}
+
 TEST(ConfigTest, MissingKeysKeepDefaults) {
   ServerOptions options;
   ASSERT_TRUE(ApplyConfigJson("{}", "", options).ok());
@@ -77,6 +89,9 @@ TEST(ConfigTest, RefusesWhatItCannotUse) {
             "\"previous_master_key_files\" is not an array"},
            {R"({"encryption": {"previous_master_key_files": [1]}})",
             "holds something else than strings"},
+           {R"({"auth": {"root": "k"}})", "unknown key \"root\""},
+           {R"({"auth": {"metrics_without_token": 1}})",
+            "\"metrics_without_token\" is not true or false"},
        }) {
     ServerOptions options;
     Status status = ApplyConfigJson(c.json, "", options);

@@ -36,10 +36,17 @@ using grpc::StatusCode;
     ASSERT_TRUE(rs_status.ok()) << rs_status.error_code() << " " << rs_status.error_message(); \
   } while (0)
 
-// Every gRPC call of this test gets its context here: the one place to add credentials
-// (e.g. a bearer token) when the server starts requiring them.
+// The admin token of the server running now (each start sets it).
+std::string& BearerToken() {
+  static std::string token;
+  return token;
+}
+
+// Every gRPC call of this test gets its context here, with the server's admin token.
 std::unique_ptr<grpc::ClientContext> CallContext() {
-  return std::make_unique<grpc::ClientContext>();
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata("authorization", "Bearer " + BearerToken());
+  return context;
 }
 
 std::string ReadSource(const std::string& relative) {
@@ -190,6 +197,7 @@ class EncryptionAtRestTest : public ::testing::Test {
     StatusOr<std::unique_ptr<Server>> started = TryStart();
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = *std::move(started);
+    BearerToken() = server_->AdminToken();
     client_ = std::make_unique<Client>(server_->grpc_port());
   }
   void Stop() {

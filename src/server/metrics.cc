@@ -56,6 +56,11 @@ void Metrics::OnRetry(std::string_view method, const Status& error) {
   ++retries_[{std::string(method), std::move(name)}];
 }
 
+void Metrics::OnAuthFailure(std::string_view reason) {
+  absl::MutexLock lock(&mutex_);
+  ++auth_failures_[std::string(reason)];
+}
+
 namespace {
 
 void Header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
@@ -113,6 +118,12 @@ std::string Metrics::Render(const MetricsSnapshot& snapshot) const {
     for (const auto& [key, count] : retries_) {
       Sample(out, "recordstore_transaction_retries_total",
              {{"method", key.first}, {"error", key.second}}, static_cast<double>(count));
+    }
+    Header(out, "recordstore_auth_failures_total", "counter",
+           "Requests refused by authentication or authorization, by reason.");
+    for (const auto& [reason, count] : auth_failures_) {
+      Sample(out, "recordstore_auth_failures_total", {{"reason", reason}},
+             static_cast<double>(count));
     }
   }
   std::vector<const MetricsSnapshot::IndexBuild*> builds;

@@ -6,6 +6,7 @@
 //   recordstore_requests_total{method,code}                 counter, per finished RPC
 //   recordstore_request_duration_seconds{method}            histogram (kLatencyBuckets)
 //   recordstore_transaction_retries_total{method,error}     counter, per retried transaction
+//   recordstore_auth_failures_total{reason}                 counter, per refused token/request
 //   recordstore_index_build_records_scanned{space,index}    gauge, per build of this process
 //   recordstore_index_build_records_estimated_total{space,index}  gauge (-1: not counted)
 //   recordstore_kv_disk_bytes                               gauge, when the engine is local
@@ -52,6 +53,7 @@ class Metrics final : public RequestObserver {
  public:
   void OnRequest(std::string_view method, grpc::StatusCode code, double seconds) override;
   void OnRetry(std::string_view method, const Status& error) override;
+  void OnAuthFailure(std::string_view reason) override;
 
   // The exposition text of everything observed so far plus `snapshot`.
   std::string Render(const MetricsSnapshot& snapshot) const;
@@ -69,6 +71,8 @@ class Metrics final : public RequestObserver {
   std::map<std::string, Histogram> latencies_ ABSL_GUARDED_BY(mutex_);
   // (method, error name) -> count.
   std::map<std::pair<std::string, std::string>, int64_t> retries_ ABSL_GUARDED_BY(mutex_);
+  // reason -> count.
+  std::map<std::string, int64_t> auth_failures_ ABSL_GUARDED_BY(mutex_);
 };
 
 // A number as Prometheus reads it: the shortest text that round-trips, "+Inf", "-Inf", "NaN".

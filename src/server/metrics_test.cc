@@ -16,6 +16,9 @@ TEST(MetricsTest, EmptyRegistryRendersHeadersOnly) {
             "# HELP recordstore_transaction_retries_total Transactions retried (conflicts, too "
             "old) by method and error.\n"
             "# TYPE recordstore_transaction_retries_total counter\n"
+            "# HELP recordstore_auth_failures_total Requests refused by authentication or "
+            "authorization, by reason.\n"
+            "# TYPE recordstore_auth_failures_total counter\n"
             "# HELP recordstore_index_build_records_scanned Records scanned by the latest online "
             "build of an index in this process.\n"
             "# TYPE recordstore_index_build_records_scanned gauge\n"
@@ -33,6 +36,9 @@ TEST(MetricsTest, RendersCountersHistogramsAndGaugesExactly) {
   metrics.OnRetry("Records.Put", MakeError(ErrorCode::kNotCommitted));
   metrics.OnRetry("Records.Put", MakeError(ErrorCode::kNotCommitted));
   metrics.OnRetry("Records.Put", absl::AbortedError("not ours"));
+  metrics.OnAuthFailure("revoked");
+  metrics.OnAuthFailure("missing");
+  metrics.OnAuthFailure("missing");
   MetricsSnapshot snapshot;
   snapshot.index_builds.push_back({"t/b", "by_total", 500, 1000});
   snapshot.index_builds.push_back({"t/a", "by_\"odd\"\\name\n", 7, -1});
@@ -87,6 +93,11 @@ TEST(MetricsTest, RendersCountersHistogramsAndGaugesExactly) {
       "# TYPE recordstore_transaction_retries_total counter\n"
       "recordstore_transaction_retries_total{method=\"Records.Put\",error=\"not_committed\"} 2\n"
       "recordstore_transaction_retries_total{method=\"Records.Put\",error=\"unknown_error\"} 1\n"
+      "# HELP recordstore_auth_failures_total Requests refused by authentication or "
+      "authorization, by reason.\n"
+      "# TYPE recordstore_auth_failures_total counter\n"
+      "recordstore_auth_failures_total{reason=\"missing\"} 2\n"
+      "recordstore_auth_failures_total{reason=\"revoked\"} 1\n"
       "# HELP recordstore_index_build_records_scanned Records scanned by the latest online "
       "build of an index in this process.\n"
       "# TYPE recordstore_index_build_records_scanned gauge\n"

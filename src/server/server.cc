@@ -43,6 +43,19 @@ std::optional<int64_t> DirectoryBytes(const std::string& directory) {
   return total;
 }
 
+// 401 for no or a bad token, 403 for a token without the right, 503 when the revocation
+// list cannot be read.
+int HttpStatusOf(const Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    default:
+      return 503;
+  }
+}
+
 }  // namespace
 
 StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& address) {
@@ -109,6 +122,12 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
     build_options.max_records_per_transaction = per_batch;
   }
   server->builds_ = std::make_unique<IndexBuilds>(*server->db_, build_options);
+  RETURN_IF_ERROR(server->LoadRootKey());
+  ASSIGN_OR_RETURN(std::unique_ptr<Revocations> revocations,
+                   Revocations::Open(*server->db_, options.revocation_refresh));
+  server->authorizer_ = std::make_unique<RequestAuthorizer>(
+      server->root_key_->public_key(), options.access, std::move(revocations), &server->metrics_);
+  server->state_.authorizer = server->authorizer_.get();
   server->state_.db = server->db_.get();
   server->state_.catalog = server->catalog_.get();
   server->state_.builds = server->builds_.get();
@@ -166,6 +185,54 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   return server;
 }
 
+Status Server::LoadRootKey() {
+  const ServerOptions& options = options_;
+  if (!options.root_key_file.empty()) {
+    ASSIGN_OR_RETURN(root_key_, auth::ReadRootKeyFile(options.root_key_file));
+    root_key_path_ = options.root_key_file;
+    return absl::OkStatus();
+  }
+  if (options.kv_url == "memory://") {
+    // The data dies with the process: so may the key, and nothing is left on disk.
+    ASSIGN_OR_RETURN(root_key_, auth::KeyPair::Generate(auth::Algorithm::kEd25519));
+    return absl::OkStatus();
+  }
+  std::error_code error;
+  std::filesystem::create_directories(options.data_dir, error);
+  if (error) {
+    return MakeError(ErrorCode::kIoError,
+                     "cannot create data directory " + options.data_dir + ": " + error.message());
+  }
+  const std::string path = (std::filesystem::path(options.data_dir) / "root_key").string();
+  root_key_path_ = path;
+  if (std::filesystem::exists(path, error)) {
+    ASSIGN_OR_RETURN(root_key_, auth::ReadRootKeyFile(path));
+    return absl::OkStatus();
+  }
+  // First start: a new root key, and a first token so that someone can use the server.
+  ASSIGN_OR_RETURN(root_key_, auth::CreateRootKeyFile(path));
+  const std::string public_path = path + ".pub";
+  std::filesystem::remove(public_path, error);
+  RETURN_IF_ERROR(auth::WriteNewFile(public_path, auth::RootPublicKeyText(*root_key_), 0644));
+  const std::string token_path = (std::filesystem::path(options.data_dir) / "admin.token").string();
+  std::filesystem::remove(token_path, error);
+  RETURN_IF_ERROR(auth::WriteNewFile(token_path, AdminToken() + "\n", 0600));
+  admin_token_file_ = token_path;
+  return absl::OkStatus();
+}
+
+StatusOr<std::string> Server::MintToken(const std::vector<auth::Grant>& grants) const {
+  ASSIGN_OR_RETURN(std::string code, auth::AuthorityCode(grants));
+  ASSIGN_OR_RETURN(auth::Biscuit token, auth::Biscuit::Mint(*root_key_, code));
+  return token.ToBase64();
+}
+
+std::string Server::AdminToken() const {
+  // Fixed, valid grants: minting cannot fail but for OpenSSL failing to sign.
+  StatusOr<std::string> token = MintToken(auth::AdminGrants());
+  return token.ok() ? *token : std::string();
+}
+
 Status Server::StartHttp(const std::string& address) {
   ASSIGN_OR_RETURN(auto host_port, SplitHostPort(address));
   http_ = std::make_unique<httplib::Server>();
@@ -185,7 +252,25 @@ Status Server::StartHttp(const std::string& address) {
       response.set_content(std::string(health.message()) + "\n", "text/plain");
     }
   });
-  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+  http_->Get("/metrics", [this](const httplib::Request& request, httplib::Response& response) {
+    if (!options_.metrics_without_token) {
+      auth::AccessRequest access{
+          .method = "GET /metrics", .operation = auth::Operation::kRead, .server_level = true};
+      std::string header;
+      std::string_view value;
+      const bool has_header = request.has_header("Authorization");
+      if (has_header) {
+        header = request.get_header_value("Authorization");
+        value = header;
+      }
+      Status allowed = authorizer_->Check(has_header ? &value : nullptr, access);
+      if (!allowed.ok()) {
+        response.status = HttpStatusOf(allowed);
+        if (response.status == 401) response.set_header("WWW-Authenticate", "Bearer");
+        response.set_content(std::string(allowed.message()) + "\n", "text/plain");
+        return;
+      }
+    }
     response.set_content(RenderMetrics(), "text/plain; version=0.0.4; charset=utf-8");
   });
   if (host_port.second == 0) {
@@ -248,6 +333,7 @@ void Server::Shutdown() {
   builds_.reset();
   state_.encryption = nullptr;
   encryption_.reset();
+  authorizer_.reset();
   catalog_.reset();
   db_.reset();
   absl::MutexLock lock(&shutdown_mutex_);

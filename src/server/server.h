@@ -13,9 +13,11 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "auth/access.h"
 #include "grpcpp/grpcpp.h"
 #include "recordstore/kv.h"
 #include "recordstore/status.h"
+#include "server/authorization.h"
 #include "server/catalog.h"
 #include "server/encryption.h"
 #include "server/index_builds.h"
@@ -73,13 +75,29 @@ struct ServerOptions {
   // Master key files the data keys may still be wrapped with: at start every data key is
   // re-wrapped with the current master key, after which these can be retired.
   std::vector<std::string> previous_master_key_files;
+  // ---- Authorization (docs/security.md, "Authorization"; authorization.h) ----
+  // The root key file (auth::ReadRootKeyFile): it must exist, with mode 0600. Empty: the
+  // file <data_dir>/root_key, created on first start together with an admin token in
+  // <data_dir>/admin.token (both 0600); with a memory:// KV, whose data dies with the
+  // process, a key pair of this process only, written nowhere (admin_token() gives a token).
+  std::string root_key_file;
+  // Serve /metrics without a token (for a scraper that cannot send one). /healthz never
+  // needs one.
+  bool metrics_without_token = false;
+  // How old this server's copy of the revocation list may get before it is re-read, i.e.
+  // how long a revocation made through another server sharing the KV store may take here.
+  std::chrono::milliseconds revocation_refresh{1000};
+  // Run limits of the authorizer and the cache of verified tokens.
+  auth::AccessOptions access;
 };
 
 class Server {
  public:
-  // Opens the KV store and starts listening. Errors: invalid_argument for bad options (an
-  // unreadable TLS file, a malformed address); the KV's open errors; unavailable (absl
-  // kUnavailable) when an address cannot be bound.
+  // Opens the KV store, loads (or creates) the root key and starts listening. Errors:
+  // invalid_argument for bad options (an unreadable TLS file, a malformed address, a
+  // malformed root key file); not_found for a root_key_file that does not exist;
+  // permission_denied for a root key file that group or others may access; the KV's open
+  // errors; unavailable (absl kUnavailable) when an address cannot be bound.
   static StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options);
   // Shutdown.
   ~Server();
@@ -94,6 +112,19 @@ class Server {
   Metrics& metrics() { return metrics_; }
   // REQUIRES: before Shutdown.
   TenantEncryption& encryption() { return *encryption_; }
+
+  // The root key pair tokens are verified with.
+  const auth::KeyPair& root_key() const { return *root_key_; }
+  // A new token signed by the root key granting `grants` (for tests and tools that hold
+  // the server); invalid_argument for bad grants.
+  StatusOr<std::string> MintToken(const std::vector<auth::Grant>& grants) const;
+  // A new token with every right (auth::AdminGrants).
+  std::string AdminToken() const;
+  // Where this start wrote the first admin token ("" when it wrote none: the root key file
+  // existed already, was given, or the key is the process's own).
+  const std::string& admin_token_file() const { return admin_token_file_; }
+  // Where the root key is ("" for a key of this process only).
+  const std::string& root_key_path() const { return root_key_path_; }
 
   // The /metrics text now.
   std::string RenderMetrics() const;
@@ -111,6 +142,8 @@ class Server {
  private:
   Server() = default;
   Status StartHttp(const std::string& address);
+  // Sets root_key_ from the options (see ServerOptions::root_key_file).
+  Status LoadRootKey();
 
   ServerOptions options_;
   std::unique_ptr<kv::Database> db_;
@@ -121,6 +154,10 @@ class Server {
   std::unique_ptr<IndexBuilds> builds_;
   Metrics metrics_;
   ServiceState state_;
+  std::optional<auth::KeyPair> root_key_;
+  std::string root_key_path_;
+  std::string admin_token_file_;
+  std::unique_ptr<RequestAuthorizer> authorizer_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<httplib::Server> http_;

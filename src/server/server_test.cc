@@ -24,6 +24,7 @@
 #include "recordstore/v1/query.grpc.pb.h"
 #include "recordstore/v1/records.grpc.pb.h"
 #include "recordstore/v1/schema.grpc.pb.h"
+#include "server/token_channel.h"
 #include "tuple/directory_layer.h"
 
 namespace recordstore::server {
@@ -270,9 +271,9 @@ class Client {
   std::unique_ptr<v1::Query::Stub> query;
 };
 
-std::unique_ptr<Client> Connect(int port) {
-  return std::make_unique<Client>(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+// A client whose calls carry `token` (the server's admin token in most tests).
+std::unique_ptr<Client> Connect(int port, const std::string& token) {
+  return std::make_unique<Client>(TokenChannel("127.0.0.1:" + std::to_string(port), token));
 }
 
 v1::SpaceRef Space(const std::string& tenant, const std::string& space) {
@@ -296,7 +297,7 @@ class ServerTest : public ::testing::Test {
     StatusOr<std::unique_ptr<Server>> started = Server::Start(options_);
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = *std::move(started);
-    client_ = Connect(server_->grpc_port());
+    client_ = Connect(server_->grpc_port(), server_->AdminToken());
   }
 
   // A tenant "shop" with a space holding the shop schema.
@@ -989,6 +990,9 @@ TEST_F(ServerTest, HealthzAndMetricsOverHttp) {
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
   EXPECT_EQ(health->body, "ok\n");
+  // /metrics needs a token (server_auth_test covers the refusals).
+  EXPECT_EQ(http.Get("/metrics")->status, 401);
+  http.set_bearer_token_auth(server_->AdminToken());
   httplib::Result metrics = http.Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
@@ -1030,7 +1034,7 @@ TEST_F(ServerTest, PutsAcknowledgedBeforeShutdownSurviveARestart) {
   std::atomic<int> started{0};
   for (int w = 0; w < 4; ++w) {
     writers.emplace_back([&, w] {
-      std::unique_ptr<Client> client = Connect(server_->grpc_port());
+      std::unique_ptr<Client> client = Connect(server_->grpc_port(), server_->AdminToken());
       for (int64_t id = w * 100000 + 1;; ++id) {
         grpc::Status status = client->Put(space, Order(id, w, id));
         if (!status.ok()) {
@@ -1060,6 +1064,7 @@ TEST_F(ServerTest, PutsAcknowledgedBeforeShutdownSurviveARestart) {
   }
   EXPECT_GE(total, 40);
   httplib::Client http("127.0.0.1", server_->http_port());
+  http.set_bearer_token_auth(server_->AdminToken());
   EXPECT_NE(http.Get("/metrics")->body.find("\nrecordstore_kv_disk_bytes "), std::string::npos);
   server_.reset();
   std::filesystem::remove_all(dir);
@@ -1154,10 +1159,10 @@ TEST_F(ServerTest, TlsServesOnlyEncryptedClients) {
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = cert.str();
   const std::string target = "127.0.0.1:" + std::to_string((*tls)->grpc_port());
-  Client secure(grpc::CreateChannel(target, grpc::SslCredentials(ssl)));
+  Client secure(TokenChannel(target, (*tls)->AdminToken(), grpc::SslCredentials(ssl)));
   EXPECT_TRUE(secure.CreateTenant("secure").ok());
 
-  Client plain(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  Client plain(TokenChannel(target, (*tls)->AdminToken()));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
   v1::ListTenantsResponse response;
@@ -1226,6 +1231,10 @@ TEST(ServeCommandTest, SigtermFinishesGracefullyAndDataSurvives) {
   EXPECT_NE(grpc_line.find("(plaintext)"), std::string::npos);
   const std::string http_line = serve.Line();
   ASSERT_NE(http_line.find("HTTP listening on 127.0.0.1:"), std::string::npos) << http_line;
+  // First start: a root key, and an admin token to begin with, both readable by the owner only.
+  EXPECT_EQ(serve.Line(),
+            "recordstore: first start: new root key " + dir + "/root_key; an admin token is in " +
+                dir + "/admin.token (export RECORDSTORE_TOKEN=$(cat " + dir + "/admin.token))\n");
   const std::string data_line = serve.Line();
   EXPECT_NE(data_line.find("data in " + dir + "/kv, encrypted at rest with master key "),
             std::string::npos)
@@ -1233,6 +1242,13 @@ TEST(ServeCommandTest, SigtermFinishesGracefullyAndDataSurvives) {
   EXPECT_NE(data_line.find("(file generated now: " + dir + "/master.key)"), std::string::npos)
       << data_line;
   const int port = PortOf(grpc_line);
+  for (const char* secret : {"/root_key", "/admin.token"}) {
+    EXPECT_EQ(std::filesystem::status(dir + secret).permissions(),
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+        << secret;
+  }
+  std::string admin_token;
+  std::getline(std::ifstream(dir + "/admin.token"), admin_token);
   {
     httplib::Client http("127.0.0.1", PortOf(http_line.substr(0, http_line.find(" ("))));
     httplib::Result health = http.Get("/healthz");
@@ -1242,8 +1258,7 @@ TEST(ServeCommandTest, SigtermFinishesGracefullyAndDataSurvives) {
   {
     // Closed before the signal: gRPC's shutdown waits for connected clients to hang up, and
     // an idle C++ client only notices the server's GOAWAY at its next poll (up to 5 s).
-    Client client(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                      grpc::InsecureChannelCredentials()));
+    Client client(TokenChannel("127.0.0.1:" + std::to_string(port), admin_token));
     ASSERT_TRUE(client.CreateTenant("kept").ok());
   }
   const auto signalled = std::chrono::steady_clock::now();
@@ -1260,8 +1275,9 @@ TEST(ServeCommandTest, SigtermFinishesGracefullyAndDataSurvives) {
   options.data_dir = dir;
   StatusOr<std::unique_ptr<Server>> restarted = Server::Start(options);
   ASSERT_TRUE(restarted.ok()) << restarted.status();
-  Client again(grpc::CreateChannel("127.0.0.1:" + std::to_string((*restarted)->grpc_port()),
-                                   grpc::InsecureChannelCredentials()));
+  // The same root key after the restart: the first token still works, and no new one is made.
+  EXPECT_EQ((*restarted)->admin_token_file(), "");
+  Client again(TokenChannel("127.0.0.1:" + std::to_string((*restarted)->grpc_port()), admin_token));
   EXPECT_EQ(again.CreateTenant("kept").error_code(), StatusCode::ALREADY_EXISTS);
   restarted->reset();
   std::filesystem::remove_all(dir);

@@ -1,6 +1,7 @@
 #include "server/services.h"
 
 #include <chrono>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_join.h"
@@ -20,14 +21,54 @@
 namespace recordstore::server {
 namespace {
 
+using auth::Operation;
 using cursor::RecordContext;
 using grpc::ServerContext;
 
-// Times one RPC and reports it to the observer.
+// What a request of `operation` on `tenant` / `space` asks for (authorization.h).
+auth::AccessRequest Access(Operation operation, std::string tenant, std::string space = "",
+                           std::vector<std::string> record_types = {}) {
+  return auth::AccessRequest{.operation = operation,
+                             .tenant = std::move(tenant),
+                             .record_space = std::move(space),
+                             .record_types = std::move(record_types)};
+}
+// A server-level request: tenants and revocation.
+auth::AccessRequest ServerAccess(Operation operation, std::string tenant = "") {
+  auth::AccessRequest request = Access(operation, std::move(tenant));
+  request.server_level = true;
+  return request;
+}
+
+auth::AccessRequest SpaceAccess(Operation operation, const v1::SpaceRef& space,
+                                std::vector<std::string> record_types = {}) {
+  return Access(operation, space.tenant(), space.record_space(), std::move(record_types));
+}
+
+// Times one RPC, authorizes it and reports it to the observer.
 class Call {
  public:
   Call(ServiceState& state, std::string_view method)
       : state_(state), method_(method), start_(std::chrono::steady_clock::now()) {}
+  // Authenticates the call's bearer token (once per call) and authorizes `request` with it.
+  // Every method calls this before it reads anything.
+  Status Authorize(ServerContext* context, auth::AccessRequest request) {
+    if (token_ == nullptr) RETURN_IF_ERROR(Authenticate(context));
+    request.method = std::string(method_);
+    return state_.authorizer->Authorize(*token_, request);
+  }
+  // The first half of Authorize, for methods that must parse the request (a query's record
+  // types) before they know what to authorize: nothing is parsed for an unknown caller.
+  Status Authenticate(ServerContext* context) {
+    const auto& metadata = context->client_metadata();
+    auto found = metadata.find("authorization");
+    std::string_view value;
+    if (found != metadata.end())
+      value = std::string_view(found->second.data(), found->second.size());
+    ASSIGN_OR_RETURN(token_,
+                     state_.authorizer->Authenticate(found != metadata.end() ? &value : nullptr));
+    return absl::OkStatus();
+  }
   grpc::Status Finish(const Status& status) {
     grpc::Status result = ToGrpc(status);
     if (state_.observer != nullptr) {
@@ -42,7 +83,13 @@ class Call {
   ServiceState& state_;
   std::string_view method_;
   std::chrono::steady_clock::time_point start_;
+  std::shared_ptr<const auth::VerifiedToken> token_;
 };
+
+// Returns the refusal from `call`'s authorization, if any.
+#define RS_AUTHORIZE(call, context, request)                                \
+  if (Status denied = (call).Authorize((context), (request)); !denied.ok()) \
+  return (call).Finish(denied)
 
 // Runs `body` in a new transaction and commits, then `after_commit`; retries retryable errors
 // (conflicts, too old) with the KV's backoff up to kMaxAttempts times.
@@ -124,21 +171,24 @@ class AdminService final : public v1::Admin::Service {
  public:
   explicit AdminService(ServiceState& state) : state_(state) {}
 
-  grpc::Status CreateTenant(ServerContext*, const v1::CreateTenantRequest* request,
+  grpc::Status CreateTenant(ServerContext* context, const v1::CreateTenantRequest* request,
                             v1::CreateTenantResponse*) override {
     Call call(state_, "Admin.CreateTenant");
+    RS_AUTHORIZE(call, context, ServerAccess(Operation::kAdmin, request->tenant()));
     return call.Finish(state_.catalog->CreateTenant(request->tenant()));
   }
-  grpc::Status ListTenants(ServerContext*, const v1::ListTenantsRequest*,
+  grpc::Status ListTenants(ServerContext* context, const v1::ListTenantsRequest*,
                            v1::ListTenantsResponse* response) override {
     Call call(state_, "Admin.ListTenants");
+    RS_AUTHORIZE(call, context, ServerAccess(Operation::kRead));
     StatusOr<std::vector<std::string>> tenants = state_.catalog->ListTenants();
     if (tenants.ok()) *response->mutable_tenants() = {tenants->begin(), tenants->end()};
     return call.Finish(tenants.status());
   }
-  grpc::Status DeleteTenant(ServerContext*, const v1::DeleteTenantRequest* request,
+  grpc::Status DeleteTenant(ServerContext* context, const v1::DeleteTenantRequest* request,
                             v1::DeleteTenantResponse*) override {
     Call call(state_, "Admin.DeleteTenant");
+    RS_AUTHORIZE(call, context, ServerAccess(Operation::kAdmin, request->tenant()));
     Status status = state_.catalog->DeleteTenant(request->tenant());
     // Crypto-shredding, after the catalog: a failure between the two leaves unused keys, never
     // a tenant whose records cannot be read.
@@ -147,22 +197,46 @@ class AdminService final : public v1::Admin::Service {
     }
     return call.Finish(status);
   }
-  grpc::Status CreateRecordSpace(ServerContext*, const v1::CreateRecordSpaceRequest* request,
+  grpc::Status CreateRecordSpace(ServerContext* context,
+                                 const v1::CreateRecordSpaceRequest* request,
                                  v1::CreateRecordSpaceResponse*) override {
     Call call(state_, "Admin.CreateRecordSpace");
+    RS_AUTHORIZE(call, context,
+                 Access(Operation::kAdmin, request->tenant(), request->record_space()));
     return call.Finish(state_.catalog->CreateSpace(request->tenant(), request->record_space()));
   }
-  grpc::Status ListRecordSpaces(ServerContext*, const v1::ListRecordSpacesRequest* request,
+  grpc::Status ListRecordSpaces(ServerContext* context, const v1::ListRecordSpacesRequest* request,
                                 v1::ListRecordSpacesResponse* response) override {
     Call call(state_, "Admin.ListRecordSpaces");
+    RS_AUTHORIZE(call, context, Access(Operation::kRead, request->tenant()));
     StatusOr<std::vector<std::string>> spaces = state_.catalog->ListSpaces(request->tenant());
     if (spaces.ok()) *response->mutable_record_spaces() = {spaces->begin(), spaces->end()};
     return call.Finish(spaces.status());
   }
-  grpc::Status DeleteRecordSpace(ServerContext*, const v1::DeleteRecordSpaceRequest* request,
+  grpc::Status DeleteRecordSpace(ServerContext* context,
+                                 const v1::DeleteRecordSpaceRequest* request,
                                  v1::DeleteRecordSpaceResponse*) override {
     Call call(state_, "Admin.DeleteRecordSpace");
+    RS_AUTHORIZE(call, context,
+                 Access(Operation::kAdmin, request->tenant(), request->record_space()));
     return call.Finish(state_.catalog->DeleteSpace(request->tenant(), request->record_space()));
+  }
+  grpc::Status RevokeTokens(ServerContext* context, const v1::RevokeTokensRequest* request,
+                            v1::RevokeTokensResponse* response) override {
+    Call call(state_, "Admin.RevokeTokens");
+    RS_AUTHORIZE(call, context, ServerAccess(Operation::kAdmin));
+    StatusOr<int> added = state_.authorizer->revocations().Revoke(
+        {request->revocation_ids().begin(), request->revocation_ids().end()});
+    if (added.ok()) response->set_newly_revoked(*added);
+    return call.Finish(added.status());
+  }
+  grpc::Status ListRevokedTokens(ServerContext* context, const v1::ListRevokedTokensRequest*,
+                                 v1::ListRevokedTokensResponse* response) override {
+    Call call(state_, "Admin.ListRevokedTokens");
+    RS_AUTHORIZE(call, context, ServerAccess(Operation::kAdmin));
+    StatusOr<std::vector<std::string>> ids = state_.authorizer->revocations().List();
+    if (ids.ok()) *response->mutable_revocation_ids() = {ids->begin(), ids->end()};
+    return call.Finish(ids.status());
   }
 
  private:
@@ -173,9 +247,12 @@ class SchemaService final : public v1::Schema::Service {
  public:
   explicit SchemaService(ServiceState& state) : state_(state) {}
 
-  grpc::Status UpdateSchema(ServerContext*, const v1::UpdateSchemaRequest* request,
+  grpc::Status UpdateSchema(ServerContext* context, const v1::UpdateSchemaRequest* request,
                             v1::UpdateSchemaResponse* response) override {
     Call call(state_, "Schema.UpdateSchema");
+    RS_AUTHORIZE(
+        call, context,
+        Access(Operation::kSchema, request->space().tenant(), request->space().record_space()));
     std::shared_ptr<const metadata::RecordMetaData> built;
     ResolvedSpace resolved;
     std::vector<std::string> write_only;
@@ -234,9 +311,12 @@ class SchemaService final : public v1::Schema::Service {
     return call.Finish(status);
   }
 
-  grpc::Status GetSchema(ServerContext*, const v1::GetSchemaRequest* request,
+  grpc::Status GetSchema(ServerContext* context, const v1::GetSchemaRequest* request,
                          v1::GetSchemaResponse* response) override {
     Call call(state_, "Schema.GetSchema");
+    RS_AUTHORIZE(
+        call, context,
+        Access(Operation::kRead, request->space().tenant(), request->space().record_space()));
     ResolvedSpace resolved;
     std::vector<std::string> unbuilt;
     store::RecordStoreOptions options;
@@ -297,9 +377,12 @@ class RecordsService final : public v1::Records::Service {
  public:
   explicit RecordsService(ServiceState& state) : state_(state) {}
 
-  grpc::Status Put(ServerContext*, const v1::PutRequest* request,
+  grpc::Status Put(ServerContext* context, const v1::PutRequest* request,
                    v1::PutResponse* response) override {
     Call call(state_, "Records.Put");
+    RS_AUTHORIZE(
+        call, context,
+        SpaceAccess(Operation::kWrite, request->space(), {request->record().record_type()}));
     v1::PutBatchResponse batch;
     Status status =
         PutRecords(call, request->space(), {&request->record()}, request->mode(), &batch);
@@ -307,17 +390,25 @@ class RecordsService final : public v1::Records::Service {
     return call.Finish(status);
   }
 
-  grpc::Status PutBatch(ServerContext*, const v1::PutBatchRequest* request,
+  grpc::Status PutBatch(ServerContext* context, const v1::PutBatchRequest* request,
                         v1::PutBatchResponse* response) override {
     Call call(state_, "Records.PutBatch");
     std::vector<const v1::Record*> records;
-    for (const v1::Record& record : request->records()) records.push_back(&record);
+    std::set<std::string> types;
+    for (const v1::Record& record : request->records()) {
+      records.push_back(&record);
+      types.insert(record.record_type());
+    }
+    RS_AUTHORIZE(call, context,
+                 SpaceAccess(Operation::kWrite, request->space(), {types.begin(), types.end()}));
     return call.Finish(PutRecords(call, request->space(), records, request->mode(), response));
   }
 
-  grpc::Status Get(ServerContext*, const v1::GetRequest* request,
+  grpc::Status Get(ServerContext* context, const v1::GetRequest* request,
                    v1::GetResponse* response) override {
     Call call(state_, "Records.Get");
+    RS_AUTHORIZE(call, context,
+                 SpaceAccess(Operation::kRead, request->space(), {request->record_type()}));
     return call.Finish(RunOnKey(
         call, request->space(), request->record_type(), request->primary_key(),
         [&](store::RecordStore& store, const Tuple& key) -> Status {
@@ -330,9 +421,11 @@ class RecordsService final : public v1::Records::Service {
         }));
   }
 
-  grpc::Status Delete(ServerContext*, const v1::DeleteRequest* request,
+  grpc::Status Delete(ServerContext* context, const v1::DeleteRequest* request,
                       v1::DeleteResponse* response) override {
     Call call(state_, "Records.Delete");
+    RS_AUTHORIZE(call, context,
+                 SpaceAccess(Operation::kWrite, request->space(), {request->record_type()}));
     return call.Finish(RunOnKey(call, request->space(), request->record_type(),
                                 request->primary_key(),
                                 [&](store::RecordStore& store, const Tuple& key) -> Status {
@@ -342,9 +435,11 @@ class RecordsService final : public v1::Records::Service {
                                 }));
   }
 
-  grpc::Status DeleteWhere(ServerContext*, const v1::DeleteWhereRequest* request,
+  grpc::Status DeleteWhere(ServerContext* context, const v1::DeleteWhereRequest* request,
                            v1::DeleteWhereResponse* response) override {
     Call call(state_, "Records.DeleteWhere");
+    RS_AUTHORIZE(call, context,
+                 SpaceAccess(Operation::kWrite, request->space(), {request->record_type()}));
     return call.Finish(
         RunOnKey(call, request->space(), request->record_type(), request->primary_key_prefix(),
                  [&](store::RecordStore& store, const Tuple& prefix) -> Status {
@@ -567,17 +662,36 @@ v1::NoNextReason ReasonOf(cursor::NoNextReason reason) {
   return v1::NO_NEXT_REASON_UNSPECIFIED;
 }
 
+// A query reads the record types it names; one naming none reads every type, so it gets
+// no record_type fact and a token restricted to some types cannot run it. A query that
+// does not parse is authorized the same way before its error is returned.
+// `statement` is null when the query does not parse: it is authorized without record types
+// (so only a token that may read every type of the space learns why it does not parse).
+auth::AccessRequest QueryAccess(const v1::QueryRequest& request,
+                                const StatusOr<query::Statement>& statement) {
+  std::set<std::string> types;
+  if (statement.ok()) {
+    types.insert(statement->query.record_types.begin(), statement->query.record_types.end());
+  }
+  return SpaceAccess(Operation::kRead, request.space(), {types.begin(), types.end()});
+}
+
 class QueryService final : public v1::Query::Service {
  public:
   explicit QueryService(ServiceState& state) : state_(state) {}
 
-  grpc::Status Execute(ServerContext*, const v1::QueryRequest* request,
+  grpc::Status Execute(ServerContext* server_context, const v1::QueryRequest* request,
                        grpc::ServerWriter<v1::QueryResponse>* writer) override {
     Call call(state_, "Query.Execute");
+    if (Status unknown = call.Authenticate(server_context); !unknown.ok()) {
+      return call.Finish(unknown);
+    }
     // Read-only: one transaction with snapshot reads, nothing to retry or commit.
     RecordContext context(state_.db->CreateTransaction());
     Status status = [&]() -> Status {
-      ASSIGN_OR_RETURN(query::Statement statement, StatementOf(*request));
+      StatusOr<query::Statement> parsed = StatementOf(*request);
+      RETURN_IF_ERROR(call.Authorize(server_context, QueryAccess(*request, parsed)));
+      ASSIGN_OR_RETURN(query::Statement statement, std::move(parsed));
       if (statement.query.aggregate.has_value()) {
         return MakeError(ErrorCode::kInvalidArgument,
                          "aggregate queries go through Query.Aggregate");
@@ -646,12 +760,17 @@ class QueryService final : public v1::Query::Service {
     return call.Finish(status);
   }
 
-  grpc::Status Explain(ServerContext*, const v1::QueryRequest* request,
+  grpc::Status Explain(ServerContext* server_context, const v1::QueryRequest* request,
                        v1::ExplainResponse* response) override {
     Call call(state_, "Query.Explain");
+    if (Status unknown = call.Authenticate(server_context); !unknown.ok()) {
+      return call.Finish(unknown);
+    }
     RecordContext context(state_.db->CreateTransaction());
     Status status = [&]() -> Status {
-      ASSIGN_OR_RETURN(query::Statement statement, StatementOf(*request));
+      StatusOr<query::Statement> parsed = StatementOf(*request);
+      RETURN_IF_ERROR(call.Authorize(server_context, QueryAccess(*request, parsed)));
+      ASSIGN_OR_RETURN(query::Statement statement, std::move(parsed));
       ASSIGN_OR_RETURN(ResolvedSpace space,
                        state_.catalog->Resolve(context.txn(), request->space().tenant(),
                                                request->space().record_space()));
@@ -670,12 +789,17 @@ class QueryService final : public v1::Query::Service {
     return call.Finish(status);
   }
 
-  grpc::Status Aggregate(ServerContext*, const v1::QueryRequest* request,
+  grpc::Status Aggregate(ServerContext* server_context, const v1::QueryRequest* request,
                          v1::AggregateResponse* response) override {
     Call call(state_, "Query.Aggregate");
+    if (Status unknown = call.Authenticate(server_context); !unknown.ok()) {
+      return call.Finish(unknown);
+    }
     RecordContext context(state_.db->CreateTransaction());
     Status status = [&]() -> Status {
-      ASSIGN_OR_RETURN(query::Statement statement, StatementOf(*request));
+      StatusOr<query::Statement> parsed = StatementOf(*request);
+      RETURN_IF_ERROR(call.Authorize(server_context, QueryAccess(*request, parsed)));
+      ASSIGN_OR_RETURN(query::Statement statement, std::move(parsed));
       ASSIGN_OR_RETURN(ResolvedSpace space,
                        state_.catalog->Resolve(context.txn(), request->space().tenant(),
                                                request->space().record_space()));

@@ -1,6 +1,9 @@
 // The gRPC services of proto/recordstore/v1: Admin, Schema, Records, Query.
 //
-// Every data request names its tenant and record space; the request runs in one transaction
+// Every request is authorized first (authorization.h): UNAUTHENTICATED without a valid
+// token, PERMISSION_DENIED when the token does not allow the operation on the tenant, record
+// space and record types the request names. Then every data request names its tenant and
+// record space; the request runs in one transaction
 // (retried on conflicts with backoff, ABORTED after kMaxAttempts) on the record store of that
 // space only, so a record space never sees another's keys. Errors carry the library's
 // canonical code and message (api_convert.h): what failed and what to fix.
@@ -18,6 +21,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "recordstore/kv.h"
+#include "server/authorization.h"
 #include "server/catalog.h"
 #include "server/encryption.h"
 #include "server/index_builds.h"
@@ -32,6 +36,9 @@ class RequestObserver {
   virtual ~RequestObserver() = default;
   virtual void OnRequest(std::string_view method, grpc::StatusCode code, double seconds) = 0;
   virtual void OnRetry(std::string_view method, const Status& error) = 0;
+  // A request refused by authentication or authorization, with the reason
+  // (auth::AccessFailureReason, or "unavailable" when the revocation list cannot be read).
+  virtual void OnAuthFailure(std::string_view reason) = 0;
 };
 
 // What the services share.
@@ -41,6 +48,8 @@ struct ServiceState {
   IndexBuilds* builds = nullptr;
   // May be null.
   RequestObserver* observer = nullptr;
+  // Checks every request's token. REQUIRES: not null.
+  RequestAuthorizer* authorizer = nullptr;
   // The store options for a tenant's record spaces (serializer, data keys).
   std::function<StatusOr<store::RecordStoreOptions>(const std::string& tenant)> store_options;
   // Encryption at rest: deleting a tenant deletes its data keys. May be null.

@@ -14,6 +14,7 @@ Run by hand:
 """
 
 import argparse
+import collections
 import glob
 import os
 import shutil
@@ -36,6 +37,7 @@ ARGS = None
 STUBS_DIR = None
 SERVER = None  # subprocess.Popen
 ADDRESS = None
+TOKEN = None  # the server's admin token
 
 
 def generate_stubs(proto_dir, shop_dir, out_dir):
@@ -71,17 +73,43 @@ def start_server(binary):
     process = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                text=True)
     line = process.stdout.readline().strip()
-    if not line.startswith("port "):
+    token = process.stdout.readline().strip()
+    if not line.startswith("port ") or not token.startswith("token "):
         process.kill()
-        raise RuntimeError(f"recordstore_test_server said {line!r}")
-    return process, "127.0.0.1:" + line.split()[1]
+        raise RuntimeError(f"recordstore_test_server said {line!r}, {token!r}")
+    return process, "127.0.0.1:" + line.split()[1], token.split()[1]
+
+
+class _CallDetails(collections.namedtuple(
+        "_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready",
+                         "compression")), grpc.ClientCallDetails):
+    pass
+
+
+class _BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Adds "authorization: Bearer <token>" to every call, as any client of the API must."""
+
+    def __init__(self, token):
+        self.metadata = ("authorization", "Bearer " + token)
+
+    def _with_token(self, details):
+        metadata = list(details.metadata or []) + [self.metadata]
+        return _CallDetails(details.method, details.timeout, metadata, details.credentials,
+                            getattr(details, "wait_for_ready", None),
+                            getattr(details, "compression", None))
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._with_token(details), request)
 
 
 def stubs():
     from recordstore.v1 import admin_pb2_grpc, query_pb2_grpc, records_pb2_grpc, schema_pb2_grpc
-    channel = grpc.insecure_channel(ADDRESS, options=[
+    channel = grpc.intercept_channel(grpc.insecure_channel(ADDRESS, options=[
         ("grpc.max_send_message_length", 64 << 20),
-        ("grpc.max_receive_message_length", 64 << 20)])
+        ("grpc.max_receive_message_length", 64 << 20)]), _BearerToken(TOKEN))
     return (admin_pb2_grpc.AdminStub(channel), schema_pb2_grpc.SchemaStub(channel),
             records_pb2_grpc.RecordsStub(channel), query_pb2_grpc.QueryStub(channel))
 
@@ -362,16 +390,28 @@ class ClientTest(unittest.TestCase):
                                                           proto=b"\x00" * (17 << 20))))
         self.assertEqual(code, Code.RESOURCE_EXHAUSTED)
 
-        # Nothing stored changed and the server still answers; a token is accepted.
+        # Nothing stored changed and the server still answers.
         ids, _ = self.run_query("SELECT * FROM Order ORDER BY total", row_limit=0)
         self.assertEqual(ids, [1, 2, 3])
-        tenants = self.admin.ListTenants(pb.admin_pb2.ListTenantsRequest(),
-                                         metadata=[("authorization", "Bearer t0ken")])
+        tenants = self.admin.ListTenants(pb.admin_pb2.ListTenantsRequest())
         self.assertIn(self.tenant, tenants.tenants)
+        # Without the token, or with one that is not a token, every call is refused.
+        from recordstore.v1 import admin_pb2_grpc, query_pb2_grpc
+        channel = grpc.insecure_channel(ADDRESS)
+        for metadata in ([], [("authorization", "Bearer t0ken")]):
+            code, details = code_of(admin_pb2_grpc.AdminStub(channel).ListTenants,
+                                    pb.admin_pb2.ListTenantsRequest(), None, metadata)
+            self.assertEqual(code, Code.UNAUTHENTICATED, details)
+            code, details = code_of(query_pb2_grpc.QueryStub(channel).Execute,
+                                    pb.query_pb2.QueryRequest(space=self.space,
+                                                              sql="SELECT * FROM Order"),
+                                    None, metadata)
+            self.assertEqual(code, Code.UNAUTHENTICATED, details)
+        channel.close()
 
 
 def main():
-    global ARGS, STUBS_DIR, SERVER, ADDRESS
+    global ARGS, STUBS_DIR, SERVER, ADDRESS, TOKEN
     parser = argparse.ArgumentParser()
     parser.add_argument("--server-binary", required=True)
     parser.add_argument("--proto-dir", required=True)
@@ -380,7 +420,7 @@ def main():
     STUBS_DIR = tempfile.mkdtemp(prefix="recordstore_py_")
     try:
         generate_stubs(ARGS.proto_dir, ARGS.shop_dir, STUBS_DIR)
-        SERVER, ADDRESS = start_server(ARGS.server_binary)
+        SERVER, ADDRESS, TOKEN = start_server(ARGS.server_binary)
         program = unittest.main(argv=[sys.argv[0], "-v"] + rest, exit=False)
         return 0 if program.result.wasSuccessful() else 1
     finally:
