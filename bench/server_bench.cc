@@ -550,7 +550,23 @@ class System {
   // generator, on a connection opened now (untimed).
   using Op = std::function<void(std::mt19937_64&)>;
   virtual std::vector<Op> Connect(const std::string& workload, int clients) = 0;
+  // The system's own counters now (none by default).
+  virtual std::vector<double> Counters() { return {}; }
+  // What they say happened since Counters() returned `before` (printed to stderr after each
+  // cell); empty when the system keeps none.
+  virtual std::string DescribeCounters(const std::vector<double>& /*before*/) { return ""; }
 };
+
+// The sum of every sample of metric `name` (all label sets) in /metrics `text`.
+double SampleSum(const std::string& text, const std::string& name) {
+  double sum = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (line.size() <= name.size() || line.substr(0, name.size()) != name) continue;
+    if (line[name.size()] != ' ' && line[name.size()] != '{') continue;
+    sum += std::stod(std::string(line.substr(line.rfind(' ') + 1)));
+  }
+  return sum;
+}
 
 class RecordStoreSystem final : public System {
  public:
@@ -576,6 +592,25 @@ class RecordStoreSystem final : public System {
     }
   }
   std::string name() const override { return "recordstore"; }
+
+  // Commit batches, transactions in them, transaction retries.
+  std::vector<double> Counters() override {
+    const std::string text = server_->RenderMetrics();
+    return {SampleSum(text, "recordstore_kv_commit_batch_transactions_count"),
+            SampleSum(text, "recordstore_kv_commit_batch_transactions_sum"),
+            SampleSum(text, "recordstore_transaction_retries_total")};
+  }
+  std::string DescribeCounters(const std::vector<double>& before) override {
+    std::vector<double> now = Counters();
+    const double batches = now[0] - before[0];
+    if (batches == 0 && now[2] == before[2]) return "";  // a read-only workload
+    std::ostringstream line;
+    line.precision(3);
+    line << batches << " commit batches";
+    if (batches > 0) line << " of " << (now[1] - before[1]) / batches << " transactions on average";
+    line << ", " << now[2] - before[2] << " transaction retries";
+    return line.str();
+  }
 
   std::vector<Op> Connect(const std::string& workload, int clients) override {
     clients_.clear();
@@ -769,7 +804,14 @@ int RunServerSuite(const Options& options, Reporter& reporter) {
           for (size_t k = 0; k < instances.size(); ++k) {
             // Alternate which system goes first, so neither always meets the other's leftovers.
             size_t index = round % 2 == 0 ? k : instances.size() - 1 - k;
-            results[index].push_back(RunCell(*instances[index], workload, clients, seconds));
+            System& system = *instances[index];
+            const std::vector<double> before = system.Counters();
+            results[index].push_back(RunCell(system, workload, clients, seconds));
+            const std::string counters = system.DescribeCounters(before);
+            if (!counters.empty()) {
+              Progress(system.name() + " " + workload + " clients=" + std::to_string(clients) +
+                       ": " + counters);
+            }
           }
         }
         for (size_t k = 0; k < instances.size(); ++k) {
