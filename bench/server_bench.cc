@@ -28,9 +28,10 @@
 //              / SELECT ... WHERE total >= $1 ORDER BY total LIMIT 100
 // Every answer is checked (found, 100 rows); a failure stops the benchmark.
 //
-// Each (workload, clients) cell runs --rounds times, alternating which system goes first; the
-// rows report the round with the median throughput's figures (median ops/s, median p50, median
-// p99 over the rounds). Latency is per request, from the client thread's call to its answer.
+// Each (workload, clients) cell runs --rounds times, alternating which system goes first; a
+// row reports the medians over the rounds of throughput, p50 and p99, each taken on its own.
+// Latency is per request, from the client thread's call to its answer. After each write cell
+// the server's commit batch sizes and retries (its /metrics) are printed to stderr.
 // Client threads run in this process for both systems, so both sides pay for their client
 // library on the same cores.
 //
