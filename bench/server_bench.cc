@@ -362,6 +362,8 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& user, const
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  const std::string exec_failed = "cannot execute " + argv[0] + "\n";
+  const std::string setuid_failed = "cannot switch to user " + user + "\n";
   pid_t pid = fork();
   if (pid < 0) Fail(std::string("fork failed: ") + std::strerror(errno));
   if (pid > 0) return pid;
@@ -371,12 +373,13 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& user, const
     dup2(fd, STDERR_FILENO);
     close(fd);
   }
-  if (identity.has_value() &&
-      (setgroups(0, nullptr) != 0 || setgid(identity->second) != 0 ||
-       setuid(identity->first) != 0)) {
+  if (identity.has_value() && (setgroups(0, nullptr) != 0 || setgid(identity->second) != 0 ||
+                               setuid(identity->first) != 0)) {
+    (void)!write(STDERR_FILENO, setuid_failed.data(), setuid_failed.size());
     _exit(126);
   }
   execv(args[0], args.data());
+  (void)!write(STDERR_FILENO, exec_failed.data(), exec_failed.size());
   _exit(127);
 }
 
@@ -413,9 +416,9 @@ class PostgresServer {
     }
     port_ = FreePort();
     pid_ = Spawn({bin + "/postgres", "-D", data_, "-p", std::to_string(port_), "-c",
-                  "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + directory,
-                  "-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on",
-                  "-c", "max_connections=100", "-c", "shared_buffers=256MB"},
+                  "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + directory, "-c",
+                  "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on", "-c",
+                  "max_connections=100", "-c", "shared_buffers=256MB"},
                  user, log_);
     const std::string conninfo = ConnInfo() + " connect_timeout=2";
     for (int attempt = 0; PQping(conninfo.c_str()) != PQPING_OK; ++attempt) {
@@ -463,12 +466,12 @@ class PostgresClient {
   }
 
   void Prepare() {
-    PrepareOne("put", "INSERT INTO item (id, customer_id, total, note) VALUES ($1, $2, $3, $4)",
-               4);
+    PrepareOne("put", "INSERT INTO item (id, customer_id, total, note) VALUES ($1, $2, $3, $4)", 4);
     PrepareOne("get", "SELECT id, customer_id, total, note FROM item WHERE id = $1", 1);
     PrepareOne("query_100",
                "SELECT id, customer_id, total, note FROM item WHERE total >= $1 ORDER BY total "
-               "LIMIT " + std::to_string(kQueryRows),
+               "LIMIT " +
+                   std::to_string(kQueryRows),
                1);
   }
 
@@ -782,19 +785,18 @@ int RunServerSuite(const Options& options, Reporter& reporter) {
     std::atomic<int64_t> sequence{0};
     std::vector<std::unique_ptr<System>> instances;
     for (const std::string& system : systems) {
-      Progress("starting " + system + " and loading " + std::to_string(data.records()) +
-               " items");
+      Progress("starting " + system + " and loading " + std::to_string(data.records()) + " items");
       if (system == "recordstore") {
-        instances.push_back(std::make_unique<RecordStoreSystem>(directory.path(), data,
-                                                                client_options, sequence));
+        instances.push_back(
+            std::make_unique<RecordStoreSystem>(directory.path(), data, client_options, sequence));
       } else {
         // mkdtemp made the directory private; the PostgreSQL user must reach its own below it.
         chmod(directory.path().c_str(), 0711);
         const std::string pg_directory = directory.path() + "/postgres";
         std::filesystem::create_directories(pg_directory);
         instances.push_back(std::make_unique<PostgresSystem>(
-            options.Get("pg-bin", "/usr/lib/postgresql/15/bin"),
-            options.Get("pg-user", "postgres"), pg_directory, data, sequence));
+            options.Get("pg-bin", "/usr/lib/postgresql/15/bin"), options.Get("pg-user", "postgres"),
+            pg_directory, data, sequence));
       }
     }
 

@@ -1065,8 +1065,7 @@ class ConflictingDatabase final : public kv::Database {
       if (!snapshot && !first_read_.has_value()) first_read_ = std::string(key);
       return inner_->Get(key, snapshot);
     }
-    StatusOr<kv::RangeResult> GetRange(const kv::RangeEndpoint& begin,
-                                       const kv::RangeEndpoint& end,
+    StatusOr<kv::RangeResult> GetRange(const kv::RangeEndpoint& begin, const kv::RangeEndpoint& end,
                                        const kv::RangeOptions& options) override {
       return inner_->GetRange(begin, end, options);
     }
@@ -1075,8 +1074,7 @@ class ConflictingDatabase final : public kv::Database {
     void ClearRange(std::string_view begin, std::string_view end) override {
       inner_->ClearRange(begin, end);
     }
-    void AtomicOp(kv::MutationType type, std::string_view key,
-                  std::string_view operand) override {
+    void AtomicOp(kv::MutationType type, std::string_view key, std::string_view operand) override {
       inner_->AtomicOp(type, key, operand);
     }
     void AddReadConflictRange(std::string_view begin, std::string_view end) override {
@@ -1117,9 +1115,7 @@ class ConflictingDatabase final : public kv::Database {
       inner_->Reset();
     }
     void Cancel() override { inner_->Cancel(); }
-    void SetOptions(const kv::TransactionOptions& options) override {
-      inner_->SetOptions(options);
-    }
+    void SetOptions(const kv::TransactionOptions& options) override { inner_->SetOptions(options); }
 
    private:
     ConflictingDatabase& db_;
@@ -1152,8 +1148,9 @@ TEST_F(ServerTest, RequestThatKeepsConflictingIsAbortedAfterMaxAttemptsAndCounte
   EXPECT_EQ(conflicting->injected, kMaxAttempts);
   const std::string metrics = server_->RenderMetrics();
   // Every attempt but the last was retried; the last made the request ABORTED.
-  EXPECT_EQ(SampleValue(metrics, "recordstore_transaction_retries_total{method=\"Records.Put\","
-                                 "error=\"not_committed\"}"),
+  EXPECT_EQ(SampleValue(metrics,
+                        "recordstore_transaction_retries_total{method=\"Records.Put\","
+                        "error=\"not_committed\"}"),
             kMaxAttempts - 1);
   EXPECT_EQ(
       SampleValue(metrics, "recordstore_requests_total{method=\"Records.Put\",code=\"ABORTED\"}"),
