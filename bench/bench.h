@@ -49,9 +49,11 @@ class Reporter {
  public:
   Reporter(std::string suite, bool json) : suite_(std::move(suite)), json_(json) {}
   void Add(const Result& result);
-  // Text mode: prints "ratio <workload>: <system>/<baseline> = x" for every other system.
+  // Text mode: prints "ratio <workload>: <system>/<baseline> = x" for every other system,
+  // then `note` (e.g. "clients=16" when a workload runs with several parameter values: the
+  // ratio is of the rows added last for the workload).
   void PrintRatio(const std::string& workload, const std::string& system,
-                  const std::string& baseline);
+                  const std::string& baseline, const std::string& note = "");
   bool json() const { return json_; }
 
  private:

@@ -101,12 +101,13 @@ void Reporter::Add(const Result& r) {
 }
 
 void Reporter::PrintRatio(const std::string& workload, const std::string& system,
-                          const std::string& baseline) {
+                          const std::string& baseline, const std::string& note) {
   auto ours = throughput_.find({workload, system});
   auto base = throughput_.find({workload, baseline});
   if (json_ || ours == throughput_.end() || base == throughput_.end() || base->second <= 0) return;
-  std::printf("ratio    %-16s %s/%s = %.3f\n", workload.c_str(), system.c_str(), baseline.c_str(),
-              ours->second / base->second);
+  std::printf("ratio    %-16s %s/%s = %.3f%s%s\n", workload.c_str(), system.c_str(),
+              baseline.c_str(), ours->second / base->second, note.empty() ? "" : "   ",
+              note.c_str());
   std::fflush(stdout);
 }
 

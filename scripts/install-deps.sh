@@ -23,6 +23,8 @@ packages=(
   python3-grpcio         # the Python client test (tests/python) drives the server's gRPC API
   python3-protobuf       # its messages; stubs come from protoc + grpc_python_plugin
   libcpp-httplib-dev     # the server's HTTP side: /healthz and /metrics (src/server)
+  libpq-dev              # baseline of recordstore_bench server: its PostgreSQL clients (libpq)
+  postgresql-15          # initdb + postgres that recordstore_bench server starts as its baseline
 )
 # `make fuzz` needs clang's libFuzzer runtime: ./scripts/install-deps.sh fuzz
 if [[ "${1:-}" == "fuzz" ]]; then packages+=(clang libclang-rt-14-dev); fi

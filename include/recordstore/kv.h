@@ -230,6 +230,12 @@ struct DatabaseOptions {
   bool sync_commits = true;
   // Maximum number of simultaneously registered watches (too_many_watches 1032 beyond).
   int max_watches = 10000;
+  // Told the size of each commit batch the embedded engine (memory://, rocksdb://) writes:
+  // the number of transactions its group commit wrote to storage in one write (and one
+  // fsync with sync_commits), >= 1. Called after the batch is acknowledged, on a committing
+  // thread, concurrently from several: it must be thread-safe and cheap. The etcd backend
+  // commits each transaction as its own etcd Txn and never calls it. Null: not called.
+  std::function<void(int transactions)> on_commit_batch;
 };
 
 // REQUIRES: a Database outlives every Transaction it created; Watch objects may outlive it

@@ -38,15 +38,35 @@ std::string EscapeLabelValue(std::string_view value) {
   return out;
 }
 
-void Metrics::OnRequest(std::string_view method, grpc::StatusCode code, double seconds) {
+namespace {
+
+// The first bucket whose upper bound is >= value (bounds are inclusive), or buckets.size()
+// for +Inf only.
+template <size_t kBuckets>
+size_t BucketOf(const std::array<double, kBuckets>& bounds, double value) {
   size_t bucket = 0;
-  while (bucket < kLatencyBuckets.size() && seconds > kLatencyBuckets[bucket]) ++bucket;
+  while (bucket < kBuckets && value > bounds[bucket]) ++bucket;
+  return bucket;
+}
+
+}  // namespace
+
+void Metrics::OnRequest(std::string_view method, grpc::StatusCode code, double seconds) {
+  const size_t bucket = BucketOf(kLatencyBuckets, seconds);
   absl::MutexLock lock(&mutex_);
   ++requests_[{std::string(method), std::string(GrpcCodeName(code))}];
-  Histogram& histogram = latencies_[std::string(method)];
+  LatencyHistogram& histogram = latencies_[std::string(method)];
   if (bucket < kLatencyBuckets.size()) ++histogram.buckets[bucket];
   ++histogram.count;
   histogram.sum += seconds;
+}
+
+void Metrics::OnCommitBatch(int transactions) {
+  const size_t bucket = BucketOf(kCommitBatchBuckets, transactions);
+  absl::MutexLock lock(&mutex_);
+  if (bucket < kCommitBatchBuckets.size()) ++commit_batches_.buckets[bucket];
+  ++commit_batches_.count;
+  commit_batches_.sum += transactions;
 }
 
 void Metrics::OnRetry(std::string_view method, const Status& error) {
@@ -85,12 +105,36 @@ void Sample(std::string& out, std::string_view name,
   out.append(" ").append(FormatMetricValue(value)).append("\n");
 }
 
+// The _bucket, _sum and _count samples of one histogram series; `labels` precede "le".
+template <size_t kBuckets>
+void HistogramSamples(std::string& out, std::string_view name,
+                      const std::vector<std::pair<std::string_view, std::string_view>>& labels,
+                      const std::array<double, kBuckets>& bounds,
+                      const std::array<int64_t, kBuckets>& buckets, int64_t count, double sum) {
+  const std::string bucket_name = std::string(name) + "_bucket";
+  std::vector<std::pair<std::string_view, std::string_view>> with_le = labels;
+  with_le.emplace_back("le", "");
+  int64_t cumulative = 0;
+  for (size_t i = 0; i < kBuckets; ++i) {
+    cumulative += buckets[i];
+    const std::string bound = FormatMetricValue(bounds[i]);
+    with_le.back().second = bound;
+    Sample(out, bucket_name, with_le, static_cast<double>(cumulative));
+  }
+  with_le.back().second = "+Inf";
+  Sample(out, bucket_name, with_le, static_cast<double>(count));
+  Sample(out, std::string(name) + "_sum", labels, sum);
+  Sample(out, std::string(name) + "_count", labels, static_cast<double>(count));
+}
+
 }  // namespace
 
 std::string Metrics::Render(const MetricsSnapshot& snapshot) const {
   std::string out;
+  Histogram<kCommitBatchBuckets.size()> commit_batches;
   {
     absl::MutexLock lock(&mutex_);
+    commit_batches = commit_batches_;
     Header(out, "recordstore_requests_total", "counter",
            "Finished gRPC requests by method and status code.");
     for (const auto& [key, count] : requests_) {
@@ -100,18 +144,8 @@ std::string Metrics::Render(const MetricsSnapshot& snapshot) const {
     Header(out, "recordstore_request_duration_seconds", "histogram",
            "Time from receiving a gRPC request to its answer, by method.");
     for (const auto& [method, histogram] : latencies_) {
-      int64_t cumulative = 0;
-      for (size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-        cumulative += histogram.buckets[i];
-        const std::string bound = FormatMetricValue(kLatencyBuckets[i]);
-        Sample(out, "recordstore_request_duration_seconds_bucket",
-               {{"method", method}, {"le", bound}}, static_cast<double>(cumulative));
-      }
-      Sample(out, "recordstore_request_duration_seconds_bucket",
-             {{"method", method}, {"le", "+Inf"}}, static_cast<double>(histogram.count));
-      Sample(out, "recordstore_request_duration_seconds_sum", {{"method", method}}, histogram.sum);
-      Sample(out, "recordstore_request_duration_seconds_count", {{"method", method}},
-             static_cast<double>(histogram.count));
+      HistogramSamples(out, "recordstore_request_duration_seconds", {{"method", method}},
+                       kLatencyBuckets, histogram.buckets, histogram.count, histogram.sum);
     }
     Header(out, "recordstore_transaction_retries_total", "counter",
            "Transactions retried (conflicts, too old) by method and error.");
@@ -150,6 +184,11 @@ std::string Metrics::Render(const MetricsSnapshot& snapshot) const {
            "Bytes of the embedded KV engine's files in the data directory.");
     Sample(out, "recordstore_kv_disk_bytes", {}, static_cast<double>(*snapshot.kv_disk_bytes));
   }
+  Header(out, "recordstore_kv_commit_batch_transactions", "histogram",
+         "Transactions the embedded engine's group commit wrote (and synced) in one storage "
+         "write.");
+  HistogramSamples(out, "recordstore_kv_commit_batch_transactions", {}, kCommitBatchBuckets,
+                   commit_batches.buckets, commit_batches.count, commit_batches.sum);
   return out;
 }
 

@@ -10,6 +10,7 @@
 //   recordstore_index_build_records_scanned{space,index}    gauge, per build of this process
 //   recordstore_index_build_records_estimated_total{space,index}  gauge (-1: not counted)
 //   recordstore_kv_disk_bytes                               gauge, when the engine is local
+//   recordstore_kv_commit_batch_transactions                histogram (kCommitBatchBuckets)
 //
 // Output is deterministic: families in the order above, series sorted by their labels.
 //
@@ -36,6 +37,11 @@ namespace recordstore::server {
 inline constexpr std::array<double, 14> kLatencyBuckets = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
 
+// Upper bounds of the commit batch size histogram's buckets (transactions per group commit;
+// the engine puts at most 4096 in one); +Inf follows.
+inline constexpr std::array<double, 10> kCommitBatchBuckets = {1,  2,  4,   8,   16,
+                                                               32, 64, 128, 256, 1024};
+
 // What the server knows at render time besides the request counters.
 struct MetricsSnapshot {
   struct IndexBuild {
@@ -54,25 +60,31 @@ class Metrics final : public RequestObserver {
   void OnRequest(std::string_view method, grpc::StatusCode code, double seconds) override;
   void OnRetry(std::string_view method, const Status& error) override;
   void OnAuthFailure(std::string_view reason) override;
+  // One group commit of the embedded engine wrote `transactions` transactions
+  // (kv::DatabaseOptions::on_commit_batch).
+  void OnCommitBatch(int transactions);
 
   // The exposition text of everything observed so far plus `snapshot`.
   std::string Render(const MetricsSnapshot& snapshot) const;
 
  private:
+  template <size_t kBuckets>
   struct Histogram {
-    std::array<int64_t, kLatencyBuckets.size()> buckets{};  // not cumulative
+    std::array<int64_t, kBuckets> buckets{};  // not cumulative
     int64_t count = 0;
     double sum = 0;
   };
+  using LatencyHistogram = Histogram<kLatencyBuckets.size()>;
 
   mutable absl::Mutex mutex_;
   // (method, code name) -> count.
   std::map<std::pair<std::string, std::string>, int64_t> requests_ ABSL_GUARDED_BY(mutex_);
-  std::map<std::string, Histogram> latencies_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::string, LatencyHistogram> latencies_ ABSL_GUARDED_BY(mutex_);
   // (method, error name) -> count.
   std::map<std::pair<std::string, std::string>, int64_t> retries_ ABSL_GUARDED_BY(mutex_);
   // reason -> count.
   std::map<std::string, int64_t> auth_failures_ ABSL_GUARDED_BY(mutex_);
+  Histogram<kCommitBatchBuckets.size()> commit_batches_ ABSL_GUARDED_BY(mutex_);
 };
 
 // A number as Prometheus reads it: the shortest text that round-trips, "+Inf", "-Inf", "NaN".

@@ -24,7 +24,23 @@ TEST(MetricsTest, EmptyRegistryRendersHeadersOnly) {
             "# TYPE recordstore_index_build_records_scanned gauge\n"
             "# HELP recordstore_index_build_records_estimated_total Records the build expects to "
             "scan (-1 until counted).\n"
-            "# TYPE recordstore_index_build_records_estimated_total gauge\n");
+            "# TYPE recordstore_index_build_records_estimated_total gauge\n"
+            "# HELP recordstore_kv_commit_batch_transactions Transactions the embedded engine's "
+            "group commit wrote (and synced) in one storage write.\n"
+            "# TYPE recordstore_kv_commit_batch_transactions histogram\n"
+            "recordstore_kv_commit_batch_transactions_bucket{le=\"1\"} 0\n"
+            "recordstore_kv_commit_batch_transactions_bucket{le=\"2\"} 0\n"
+            "recordstore_kv_commit_batch_transactions_bucket{le=\"4\"} 0\n"
+            "recordstore_kv_commit_batch_transactions_bucket{le=\"8\"} 0\n"
+            "recordstore_kv_commit_batch_transactions_bucket{le=\"16\"} 0\n"
+            "recordstore_kv_commit_batch_transactions_bucket{le=\"32\"} 0\n"
+            "recordstore_kv_commit_batch_transactions_bucket{le=\"64\"} 0\n"
+            "recordstore_kv_commit_batch_transactions_bucket{le=\"128\"} 0\n"
+            "recordstore_kv_commit_batch_transactions_bucket{le=\"256\"} 0\n"
+            "recordstore_kv_commit_batch_transactions_bucket{le=\"1024\"} 0\n"
+            "recordstore_kv_commit_batch_transactions_bucket{le=\"+Inf\"} 0\n"
+            "recordstore_kv_commit_batch_transactions_sum 0\n"
+            "recordstore_kv_commit_batch_transactions_count 0\n");
 }
 
 TEST(MetricsTest, RendersCountersHistogramsAndGaugesExactly) {
@@ -113,8 +129,48 @@ TEST(MetricsTest, RendersCountersHistogramsAndGaugesExactly) {
       "# HELP recordstore_kv_disk_bytes Bytes of the embedded KV engine's files in the data "
       "directory.\n"
       "# TYPE recordstore_kv_disk_bytes gauge\n"
-      "recordstore_kv_disk_bytes 123456789\n";
+      "recordstore_kv_disk_bytes 123456789\n"
+      "# HELP recordstore_kv_commit_batch_transactions Transactions the embedded engine's group "
+      "commit wrote (and synced) in one storage write.\n"
+      "# TYPE recordstore_kv_commit_batch_transactions histogram\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"1\"} 0\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"2\"} 0\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"4\"} 0\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"8\"} 0\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"16\"} 0\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"32\"} 0\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"64\"} 0\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"128\"} 0\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"256\"} 0\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"1024\"} 0\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"+Inf\"} 0\n"
+      "recordstore_kv_commit_batch_transactions_sum 0\n"
+      "recordstore_kv_commit_batch_transactions_count 0\n";
   EXPECT_EQ(metrics.Render(snapshot), expected);
+}
+
+TEST(MetricsTest, CommitBatchSizesFallInTheirBuckets) {
+  Metrics metrics;
+  // 1 and 2 sit on bounds (inclusive), 3 in the 4 bucket, 1000 in 1024, 4096 only in +Inf.
+  for (int transactions : {1, 1, 2, 3, 1000, 4096}) metrics.OnCommitBatch(transactions);
+  const std::string text = metrics.Render({});
+  const std::string expected =
+      "# TYPE recordstore_kv_commit_batch_transactions histogram\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"1\"} 2\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"2\"} 3\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"4\"} 4\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"8\"} 4\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"16\"} 4\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"32\"} 4\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"64\"} 4\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"128\"} 4\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"256\"} 4\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"1024\"} 5\n"
+      "recordstore_kv_commit_batch_transactions_bucket{le=\"+Inf\"} 6\n"
+      "recordstore_kv_commit_batch_transactions_sum 5103\n"
+      "recordstore_kv_commit_batch_transactions_count 6\n";
+  ASSERT_GE(text.size(), expected.size());
+  EXPECT_EQ(text.substr(text.size() - expected.size()), expected);
 }
 
 TEST(MetricsTest, BucketBoundsAreInclusive) {

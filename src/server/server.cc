@@ -108,7 +108,14 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
     url = "rocksdb://" + std::filesystem::absolute(options.data_dir).string() + "/kv";
   }
   if (url.starts_with("rocksdb://")) server->kv_directory_ = url.substr(strlen("rocksdb://"));
-  ASSIGN_OR_RETURN(server->db_, kv::Database::Open(url));
+  kv::DatabaseOptions db_options;
+  // The metrics outlive the database: Shutdown closes it first.
+  Metrics* metrics = &server->metrics_;
+  db_options.on_commit_batch = [metrics](int transactions) {
+    metrics->OnCommitBatch(transactions);
+  };
+  ASSIGN_OR_RETURN(server->db_, kv::Database::Open(url, db_options));
+  if (options.wrap_database) server->db_ = options.wrap_database(std::move(server->db_));
   server->catalog_ = std::make_unique<Catalog>(*server->db_);
   indexer::OnlineIndexerOptions build_options;
   build_options.max_records_per_second = options.index_build_records_per_second;

@@ -6,6 +6,7 @@
 #define RECORDSTORE_SERVER_SERVER_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,9 @@ struct ServerOptions {
   double index_build_records_per_second = 0;
   // How long Shutdown lets in-flight requests run before cancelling them.
   std::chrono::milliseconds shutdown_grace{10000};
+  // Wraps the KV database once opened, before anything uses it: for tests that inject faults
+  // (conflicts, errors) through the real engine. Null: the database as opened.
+  std::function<std::unique_ptr<kv::Database>(std::unique_ptr<kv::Database>)> wrap_database;
 
   // --- Encryption at rest (server/encryption.h, docs/security.md) ---
   // Seal new records with per-tenant data keys. false (`--encryption=off`) only for tests

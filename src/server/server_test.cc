@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/status_macros.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "metadata/proto_source.h"
@@ -1010,6 +1011,165 @@ TEST_F(ServerTest, HealthzAndMetricsOverHttp) {
   // memory:// has no files to measure.
   EXPECT_EQ(text.find("recordstore_kv_disk_bytes"), std::string::npos);
   EXPECT_EQ(http.Get("/nothing")->status, 404);
+}
+
+// The value of the sample `series` (name and labels, as rendered) in /metrics `text`; -1
+// when absent.
+double SampleValue(const std::string& text, const std::string& series) {
+  const std::string prefix = "\n" + series + " ";
+  const size_t at = text.find(prefix);
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + prefix.size()));
+}
+
+TEST_F(ServerTest, EachGroupCommitIsCountedWithItsSize) {
+  v1::SpaceRef space = ShopSpace();
+  const std::string before = server_->RenderMetrics();
+  const std::string count = "recordstore_kv_commit_batch_transactions_count";
+  const std::string ones = "recordstore_kv_commit_batch_transactions_bucket{le=\"1\"}";
+  const std::string sum = "recordstore_kv_commit_batch_transactions_sum";
+  ASSERT_GT(SampleValue(before, count), 0);  // the schema setup committed
+  // One client, one request at a time: each write is a batch of its own. A read commits
+  // nothing.
+  for (int id = 1; id <= 3; ++id) ASSERT_TRUE(client_->Put(space, Order(id, 1, 10)).ok());
+  client_->Get(space, "Order", 1);
+  const std::string after = server_->RenderMetrics();
+  EXPECT_EQ(SampleValue(after, count) - SampleValue(before, count), 3);
+  EXPECT_EQ(SampleValue(after, ones) - SampleValue(before, ones), 3);
+  EXPECT_EQ(SampleValue(after, sum) - SampleValue(before, sum), 3);
+  EXPECT_NE(after.find("# TYPE recordstore_kv_commit_batch_transactions histogram\n"),
+            std::string::npos);
+}
+
+// Makes the real engine report conflicts: while armed, just before a transaction commits,
+// another transaction writes back (unchanged) the first key the first one read, so that read
+// is stale and the engine refuses the commit with not_committed.
+class ConflictingDatabase final : public kv::Database {
+ public:
+  explicit ConflictingDatabase(std::unique_ptr<kv::Database> inner) : inner_(std::move(inner)) {}
+
+  std::unique_ptr<kv::Transaction> CreateTransaction(
+      const kv::TransactionOptions& options) override {
+    return std::make_unique<Txn>(*this, inner_->CreateTransaction(options));
+  }
+
+  std::atomic<bool> armed{false};
+  // Conflicts caused so far.
+  std::atomic<int> injected{0};
+
+ private:
+  class Txn final : public kv::Transaction {
+   public:
+    Txn(ConflictingDatabase& db, std::unique_ptr<kv::Transaction> inner)
+        : db_(db), inner_(std::move(inner)) {}
+
+    StatusOr<kv::Version> GetReadVersion() override { return inner_->GetReadVersion(); }
+    void SetReadVersion(kv::Version version) override { inner_->SetReadVersion(version); }
+    StatusOr<std::optional<std::string>> Get(std::string_view key, bool snapshot) override {
+      if (!snapshot && !first_read_.has_value()) first_read_ = std::string(key);
+      return inner_->Get(key, snapshot);
+    }
+    StatusOr<kv::RangeResult> GetRange(const kv::RangeEndpoint& begin, const kv::RangeEndpoint& end,
+                                       const kv::RangeOptions& options) override {
+      return inner_->GetRange(begin, end, options);
+    }
+    void Set(std::string_view key, std::string_view value) override { inner_->Set(key, value); }
+    void Clear(std::string_view key) override { inner_->Clear(key); }
+    void ClearRange(std::string_view begin, std::string_view end) override {
+      inner_->ClearRange(begin, end);
+    }
+    void AtomicOp(kv::MutationType type, std::string_view key, std::string_view operand) override {
+      inner_->AtomicOp(type, key, operand);
+    }
+    void AddReadConflictRange(std::string_view begin, std::string_view end) override {
+      inner_->AddReadConflictRange(begin, end);
+    }
+    void AddReadConflictKey(std::string_view key) override { inner_->AddReadConflictKey(key); }
+    void AddWriteConflictRange(std::string_view begin, std::string_view end) override {
+      inner_->AddWriteConflictRange(begin, end);
+    }
+    void AddWriteConflictKey(std::string_view key) override { inner_->AddWriteConflictKey(key); }
+    StatusOr<std::shared_ptr<kv::Watch>> WatchKey(std::string_view key) override {
+      return inner_->WatchKey(key);
+    }
+    Status Commit() override {
+      if (db_.armed && first_read_.has_value()) {
+        std::unique_ptr<kv::Transaction> other = db_.inner_->CreateTransaction();
+        StatusOr<std::optional<std::string>> value = other->Get(*first_read_, true);
+        if (!value.ok()) return value.status();
+        if (value->has_value()) {
+          other->Set(*first_read_, **value);
+        } else {
+          other->Clear(*first_read_);
+        }
+        RETURN_IF_ERROR(other->Commit());
+        ++db_.injected;
+      }
+      return inner_->Commit();
+    }
+    kv::Version GetCommittedVersion() const override { return inner_->GetCommittedVersion(); }
+    StatusOr<std::string> GetVersionstamp() const override { return inner_->GetVersionstamp(); }
+    int64_t GetApproximateSize() const override { return inner_->GetApproximateSize(); }
+    Status OnError(const Status& error) override {
+      first_read_.reset();
+      return inner_->OnError(error);
+    }
+    void Reset() override {
+      first_read_.reset();
+      inner_->Reset();
+    }
+    void Cancel() override { inner_->Cancel(); }
+    void SetOptions(const kv::TransactionOptions& options) override { inner_->SetOptions(options); }
+
+   private:
+    ConflictingDatabase& db_;
+    std::unique_ptr<kv::Transaction> inner_;
+    std::optional<std::string> first_read_;
+  };
+
+  std::unique_ptr<kv::Database> inner_;
+};
+
+TEST_F(ServerTest, RequestThatKeepsConflictingIsAbortedAfterMaxAttemptsAndCounted) {
+  ConflictingDatabase* conflicting = nullptr;
+  server_.reset();
+  options_.wrap_database = [&](std::unique_ptr<kv::Database> db) {
+    auto wrapper = std::make_unique<ConflictingDatabase>(std::move(db));
+    conflicting = wrapper.get();
+    return std::unique_ptr<kv::Database>(std::move(wrapper));
+  };
+  StartServer();
+  ASSERT_NE(conflicting, nullptr);
+  v1::SpaceRef space = ShopSpace();
+
+  conflicting->armed = true;
+  grpc::Status status = client_->Put(space, Order(1, 1, 10));
+  EXPECT_EQ(status.error_code(), StatusCode::ABORTED);
+  EXPECT_EQ(status.error_message(),
+            "not_committed (1020): a key or range read by the transaction was written after its "
+            "read version; gave up after 20 attempts: retry the request later, or have fewer "
+            "requests write what it reads");
+  EXPECT_EQ(conflicting->injected, kMaxAttempts);
+  const std::string metrics = server_->RenderMetrics();
+  // Every attempt but the last was retried; the last made the request ABORTED.
+  EXPECT_EQ(SampleValue(metrics,
+                        "recordstore_transaction_retries_total{method=\"Records.Put\","
+                        "error=\"not_committed\"}"),
+            kMaxAttempts - 1);
+  EXPECT_EQ(
+      SampleValue(metrics, "recordstore_requests_total{method=\"Records.Put\",code=\"ABORTED\"}"),
+      1);
+
+  // Nothing was stored; without the interference the same request goes through at once.
+  conflicting->armed = false;
+  EXPECT_FALSE(client_->Get(space, "Order", 1).found());
+  EXPECT_TRUE(client_->Put(space, Order(1, 1, 10)).ok());
+  EXPECT_TRUE(client_->Get(space, "Order", 1).found());
+  EXPECT_EQ(conflicting->injected, kMaxAttempts);
+  EXPECT_EQ(SampleValue(server_->RenderMetrics(),
+                        "recordstore_transaction_retries_total{method=\"Records.Put\","
+                        "error=\"not_committed\"}"),
+            kMaxAttempts - 1);
 }
 
 // --- Shutdown and restart ---

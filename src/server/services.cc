@@ -86,13 +86,22 @@ class Call {
   std::shared_ptr<const auth::VerifiedToken> token_;
 };
 
+// `error` with `message` instead of its own; the code and the error number (payload) stay.
+Status Reworded(const Status& error, const std::string& message) {
+  Status reworded(error.code(), message);
+  error.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { reworded.SetPayload(url, payload); });
+  return reworded;
+}
+
 // Returns the refusal from `call`'s authorization, if any.
 #define RS_AUTHORIZE(call, context, request)                                \
   if (Status denied = (call).Authorize((context), (request)); !denied.ok()) \
   return (call).Finish(denied)
 
 // Runs `body` in a new transaction and commits, then `after_commit`; retries retryable errors
-// (conflicts, too old) with the KV's backoff up to kMaxAttempts times.
+// (conflicts, too old) with the KV's backoff up to kMaxAttempts times, then returns the last
+// one (a conflict is ABORTED), its message saying that the request gave up.
 Status RunTransaction(ServiceState& state, std::string_view method,
                       const std::function<Status(RecordContext&)>& body,
                       const std::function<Status(RecordContext&)>& after_commit = nullptr) {
@@ -101,7 +110,14 @@ Status RunTransaction(ServiceState& state, std::string_view method,
     Status status = body(context);
     if (status.ok()) status = context.Commit();
     if (status.ok()) return after_commit ? after_commit(context) : absl::OkStatus();
-    if (!IsRetryable(status) || attempt >= kMaxAttempts) return status;
+    if (!IsRetryable(status)) return status;
+    if (attempt >= kMaxAttempts) {
+      // Keeps the "name (number): " prefix every error message starts with.
+      return Reworded(status, std::string(status.message()) + "; gave up after " +
+                                  std::to_string(kMaxAttempts) +
+                                  " attempts: retry the request later, or have fewer requests "
+                                  "write what it reads");
+    }
     if (state.observer != nullptr) state.observer->OnRetry(method, status);
     RETURN_IF_ERROR(context.txn().OnError(status));
   }
@@ -143,11 +159,7 @@ StatusOr<const metadata::RecordType*> FindType(const metadata::RecordMetaData& m
 // `error` of the batch's record `index`, saying which one; the error number (payload) stays,
 // so a retryable error is still retried.
 Status NameRecord(const Status& error, size_t index) {
-  Status named(error.code(),
-               "record " + std::to_string(index) + ": " + std::string(error.message()));
-  error.ForEachPayload(
-      [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
-  return named;
+  return Reworded(error, "record " + std::to_string(index) + ": " + std::string(error.message()));
 }
 
 // The server's primary keys: the record type key, then the client's columns.

@@ -219,7 +219,7 @@ Status EngineDatabase::Commit(CommitRequest& request) {
     group_bytes += r->writes->bytes();
   }
   lock.unlock();
-  CommitGroup(group);
+  const int written = CommitGroup(group);
   lock.lock();
   for (CommitRequest* r : group) {
     queue_.pop_front();
@@ -227,10 +227,13 @@ Status EngineDatabase::Commit(CommitRequest& request) {
     if (r != &request) r->cv.notify_one();
   }
   if (!queue_.empty()) queue_.front()->cv.notify_one();
+  lock.unlock();
+  // Outside the queue lock: the next leader is already writing its batch.
+  if (written > 0 && options_.on_commit_batch) options_.on_commit_batch(written);
   return request.status;
 }
 
-void EngineDatabase::CommitGroup(const std::vector<CommitRequest*>& group) {
+int EngineDatabase::CommitGroup(const std::vector<CommitRequest*>& group) {
   // Versions are never reused, even when the write below fails.
   Version version = std::max(last_version_ + 1, WallClockMicros());
   last_version_ = version;
@@ -310,6 +313,7 @@ void EngineDatabase::CommitGroup(const std::vector<CommitRequest*>& group) {
   }
   resolver_.Forget(horizon);
   if (!committed.empty() && !watches_.empty()) NotifyWatches(committed);
+  return static_cast<int>(committed.size());
 }
 
 void EngineDatabase::PruneHistoryLocked(Clock::time_point now) {

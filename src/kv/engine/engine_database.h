@@ -96,8 +96,9 @@ class EngineDatabase final : public Database {
   StatusOr<std::optional<std::string>> ReadLatest(std::string_view key);
 
  private:
-  // Commits `group` as one batch (leader only, commit_mu_ not held).
-  void CommitGroup(const std::vector<CommitRequest*>& group);
+  // Commits `group` as one batch (leader only, commit_mu_ not held); returns how many of its
+  // transactions were written.
+  int CommitGroup(const std::vector<CommitRequest*>& group);
   // The oldest read version of a live transaction (within the 5 s window) other than the
   // members of `finishing` (the group being committed), or the latest published version when
   // there is none: history at or below it is never needed again.

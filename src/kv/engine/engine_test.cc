@@ -38,6 +38,12 @@ TEST(EngineTest, GroupCommitPutsConcurrentTransactionsInOneBatch) {
   ScratchDir dir;
   DatabaseOptions options;
   options.sync_commits = true;  // an fsync per batch gives committers time to queue up
+  std::mutex batches_mu;
+  std::vector<int> batch_sizes;
+  options.on_commit_batch = [&](int transactions) {
+    std::lock_guard lock(batches_mu);
+    batch_sizes.push_back(transactions);
+  };
   auto db = Database::Open("rocksdb://" + dir.path(), options);
   ASSERT_TRUE(db.ok()) << db.status();
   constexpr int kThreads = 8;
@@ -75,6 +81,38 @@ TEST(EngineTest, GroupCommitPutsConcurrentTransactionsInOneBatch) {
     EXPECT_EQ(*orders.rbegin(), static_cast<int>(orders.size()) - 1)
         << "batch orders of version " << version << " are not 0..n-1";
   }
+  // on_commit_batch heard of each batch once, with its size.
+  std::lock_guard lock(batches_mu);
+  EXPECT_EQ(batch_sizes.size(), orders_by_version.size());
+  std::multiset<int> reported(batch_sizes.begin(), batch_sizes.end());
+  std::multiset<int> expected;
+  for (const auto& [version, orders] : orders_by_version) {
+    expected.insert(static_cast<int>(orders.size()));
+  }
+  EXPECT_EQ(reported, expected);
+}
+
+TEST(EngineTest, CommitBatchObserverCountsOnlyWrittenTransactions) {
+  std::vector<int> batch_sizes;
+  DatabaseOptions options;
+  options.on_commit_batch = [&](int transactions) { batch_sizes.push_back(transactions); };
+  auto db = Database::Open("memory://", options);
+  ASSERT_TRUE(db.ok());
+  auto reader = (*db)->CreateTransaction();
+  ASSERT_TRUE(reader->Get("k").ok());
+  auto writer = (*db)->CreateTransaction();
+  writer->Set("k", "1");
+  ASSERT_TRUE(writer->Commit().ok());
+  // A conflict writes nothing; a read-only commit never reaches the group commit.
+  reader->Set("other", "2");
+  EXPECT_TRUE(HasErrorCode(reader->Commit(), ErrorCode::kNotCommitted));
+  auto read_only = (*db)->CreateTransaction();
+  ASSERT_TRUE(read_only->Get("k").ok());
+  ASSERT_TRUE(read_only->Commit().ok());
+  auto second = (*db)->CreateTransaction();
+  second->Set("k", "2");
+  ASSERT_TRUE(second->Commit().ok());
+  EXPECT_EQ(batch_sizes, (std::vector<int>{1, 1}));
 }
 
 TEST(EngineTest, ReadWriteTransactionBelowTheKeptHistoryFailsRetryably) {
