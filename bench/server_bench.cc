@@ -573,6 +573,24 @@ double SampleSum(const std::string& text, const std::string& name) {
   return sum;
 }
 
+// What one client thread of `workload` repeats, for either system's client type (both have
+// Put, Get and Query100). Puts draw fresh ids from `sequence`.
+template <typename Client>
+System::Op WorkloadOp(const std::string& workload, Client* client, const DataSet& data,
+                      std::atomic<int64_t>& sequence) {
+  if (workload == "put") {
+    return [&data, &sequence, client](std::mt19937_64&) { client->Put(data.Fresh(++sequence)); };
+  }
+  if (workload == "get") {
+    return [&data, client](std::mt19937_64& rng) {
+      client->Get(1 + static_cast<int64_t>(rng() % data.records()));
+    };
+  }
+  return [&data, client](std::mt19937_64& rng) {
+    client->Query100(static_cast<int64_t>(rng() % (data.records() - kQueryRows)));
+  };
+}
+
 class RecordStoreSystem final : public System {
  public:
   RecordStoreSystem(const std::string& directory, const DataSet& data,
@@ -624,17 +642,7 @@ class RecordStoreSystem final : public System {
     for (int i = 0; i < clients; ++i) {
       clients_.push_back(std::make_unique<ServerClient>(server_->grpc_port(), client_options_));
       ServerClient* client = clients_.back().get();
-      if (workload == "put") {
-        ops.push_back([this, client](std::mt19937_64&) { client->Put(data_.Fresh(++sequence_)); });
-      } else if (workload == "get") {
-        ops.push_back([this, client](std::mt19937_64& rng) {
-          client->Get(1 + static_cast<int64_t>(rng() % data_.records()));
-        });
-      } else {
-        ops.push_back([this, client](std::mt19937_64& rng) {
-          client->Query100(static_cast<int64_t>(rng() % (data_.records() - kQueryRows)));
-        });
-      }
+      ops.push_back(WorkloadOp(workload, client, data_, sequence_));
     }
     return ops;
   }
@@ -669,17 +677,7 @@ class PostgresSystem final : public System {
       clients_.push_back(std::make_unique<PostgresClient>(server_.ConnInfo()));
       PostgresClient* client = clients_.back().get();
       client->Prepare();
-      if (workload == "put") {
-        ops.push_back([this, client](std::mt19937_64&) { client->Put(data_.Fresh(++sequence_)); });
-      } else if (workload == "get") {
-        ops.push_back([this, client](std::mt19937_64& rng) {
-          client->Get(1 + static_cast<int64_t>(rng() % data_.records()));
-        });
-      } else {
-        ops.push_back([this, client](std::mt19937_64& rng) {
-          client->Query100(static_cast<int64_t>(rng() % (data_.records() - kQueryRows)));
-        });
-      }
+      ops.push_back(WorkloadOp(workload, client, data_, sequence_));
     }
     return ops;
   }
