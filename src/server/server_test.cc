@@ -878,6 +878,9 @@ TEST_F(ServerTest, MalformedInputIsRefusedAndNothingStoredChanges) {
   request.set_continuation("not a continuation");
   expect(client_->Execute(request).status, StatusCode::INVALID_ARGUMENT, "continuation");
   request.clear_continuation();
+  request.set_sql("SELECT COUNT(*) FROM Order");
+  expect(client_->Execute(request).status, StatusCode::INVALID_ARGUMENT,
+         "aggregate queries go through Query.Aggregate");
   request.clear_sql();
   expect(client_->Execute(request).status, StatusCode::INVALID_ARGUMENT, "neither sql nor");
 

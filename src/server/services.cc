@@ -701,24 +701,12 @@ class QueryService final : public v1::Query::Service {
     // Read-only: one transaction with snapshot reads, nothing to retry or commit.
     RecordContext context(state_.db->CreateTransaction());
     Status status = [&]() -> Status {
-      StatusOr<query::Statement> parsed = StatementOf(*request);
-      RETURN_IF_ERROR(call.Authorize(server_context, QueryAccess(*request, parsed)));
-      ASSIGN_OR_RETURN(query::Statement statement, std::move(parsed));
-      if (statement.query.aggregate.has_value()) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "aggregate queries go through Query.Aggregate");
-      }
-      ASSIGN_OR_RETURN(ResolvedSpace space,
-                       state_.catalog->Resolve(context.txn(), request->space().tenant(),
-                                               request->space().record_space()));
-      ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store,
-                       OpenStore(state_, context, space));
+      ASSIGN_OR_RETURN(PreparedQuery prepared, Prepare(call, server_context, *request, context,
+                                                       /*refuse_aggregates=*/true));
+      query::Statement& statement = prepared.statement;
+      std::unique_ptr<store::RecordStore>& store = prepared.store;
       query::ExecuteProperties& properties = statement.properties;
       properties.snapshot = true;
-      properties.allow_in_memory_sort = request->allow_in_memory_sort();
-      if (properties.allow_in_memory_sort && properties.row_limit == 0) {
-        properties.row_limit = request->row_limit();
-      }
       properties.scan_limits.max_records = request->scan_record_limit();
       std::chrono::milliseconds time_limit = state_.query_time_limit;
       if (request->time_limit_ms() > 0) {
@@ -780,21 +768,11 @@ class QueryService final : public v1::Query::Service {
     }
     RecordContext context(state_.db->CreateTransaction());
     Status status = [&]() -> Status {
-      StatusOr<query::Statement> parsed = StatementOf(*request);
-      RETURN_IF_ERROR(call.Authorize(server_context, QueryAccess(*request, parsed)));
-      ASSIGN_OR_RETURN(query::Statement statement, std::move(parsed));
-      ASSIGN_OR_RETURN(ResolvedSpace space,
-                       state_.catalog->Resolve(context.txn(), request->space().tenant(),
-                                               request->space().record_space()));
-      ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store,
-                       OpenStore(state_, context, space));
-      // The same properties as Execute plans with, so the plan shown is the plan run.
-      statement.properties.allow_in_memory_sort = request->allow_in_memory_sort();
-      if (statement.properties.allow_in_memory_sort && statement.properties.row_limit == 0) {
-        statement.properties.row_limit = request->row_limit();
-      }
+      ASSIGN_OR_RETURN(PreparedQuery prepared, Prepare(call, server_context, *request, context,
+                                                       /*refuse_aggregates=*/false));
       ASSIGN_OR_RETURN(query::PlanPtr plan,
-                       query::PlanQuery(*store, statement.query, statement.properties));
+                       query::PlanQuery(*prepared.store, prepared.statement.query,
+                                        prepared.statement.properties));
       response->set_plan(plan->Explain());
       return absl::OkStatus();
     }();
@@ -809,15 +787,10 @@ class QueryService final : public v1::Query::Service {
     }
     RecordContext context(state_.db->CreateTransaction());
     Status status = [&]() -> Status {
-      StatusOr<query::Statement> parsed = StatementOf(*request);
-      RETURN_IF_ERROR(call.Authorize(server_context, QueryAccess(*request, parsed)));
-      ASSIGN_OR_RETURN(query::Statement statement, std::move(parsed));
-      ASSIGN_OR_RETURN(ResolvedSpace space,
-                       state_.catalog->Resolve(context.txn(), request->space().tenant(),
-                                               request->space().record_space()));
-      ASSIGN_OR_RETURN(std::unique_ptr<store::RecordStore> store,
-                       OpenStore(state_, context, space));
-      ASSIGN_OR_RETURN(TupleElement value, query::EvaluateAggregateQuery(*store, statement.query));
+      ASSIGN_OR_RETURN(PreparedQuery prepared, Prepare(call, server_context, *request, context,
+                                                       /*refuse_aggregates=*/false));
+      ASSIGN_OR_RETURN(TupleElement value,
+                       query::EvaluateAggregateQuery(*prepared.store, prepared.statement.query));
       ASSIGN_OR_RETURN(*response->mutable_value(), ToValue(value));
       return absl::OkStatus();
     }();
@@ -825,6 +798,37 @@ class QueryService final : public v1::Query::Service {
   }
 
  private:
+  struct PreparedQuery {
+    query::Statement statement;
+    std::unique_ptr<store::RecordStore> store;
+  };
+
+  // What every Query method starts with: the request's statement, parsed and authorized for
+  // `call`, with the request's sort options (the same for Execute and Explain, so the plan
+  // shown is the plan run), and the record space's store opened in `context`. Execute
+  // refuses aggregate queries (`refuse_aggregates`): they have a method of their own.
+  StatusOr<PreparedQuery> Prepare(Call& call, ServerContext* server_context,
+                                  const v1::QueryRequest& request, RecordContext& context,
+                                  bool refuse_aggregates) {
+    StatusOr<query::Statement> parsed = StatementOf(request);
+    RETURN_IF_ERROR(call.Authorize(server_context, QueryAccess(request, parsed)));
+    PreparedQuery prepared;
+    ASSIGN_OR_RETURN(prepared.statement, std::move(parsed));
+    if (refuse_aggregates && prepared.statement.query.aggregate.has_value()) {
+      return MakeError(ErrorCode::kInvalidArgument, "aggregate queries go through Query.Aggregate");
+    }
+    query::ExecuteProperties& properties = prepared.statement.properties;
+    properties.allow_in_memory_sort = request.allow_in_memory_sort();
+    if (properties.allow_in_memory_sort && properties.row_limit == 0) {
+      properties.row_limit = request.row_limit();
+    }
+    ASSIGN_OR_RETURN(ResolvedSpace space,
+                     state_.catalog->Resolve(context.txn(), request.space().tenant(),
+                                             request.space().record_space()));
+    ASSIGN_OR_RETURN(prepared.store, OpenStore(state_, context, space));
+    return prepared;
+  }
+
   ServiceState& state_;
 };
 
