@@ -184,7 +184,7 @@ Status RecordStore::Initialize() {
                        "subspace " + Tuple::Of(ByteString{subspace_.key()}).ToString() +
                            " holds keys but no record store header; refusing to use it");
     }
-    RETURN_IF_ERROR(MakeMaintainers());
+    RETURN_IF_ERROR(CheckMaintainersExist());
     return Create();
   }
   if (options_.open_mode == OpenMode::kCreate) {
@@ -213,7 +213,7 @@ Status RecordStore::Initialize() {
   if (header_.format_version() < 2 || header_.has_index_states()) {
     RETURN_IF_ERROR(LoadIndexStates());
   }
-  RETURN_IF_ERROR(MakeMaintainers());
+  RETURN_IF_ERROR(CheckMaintainersExist());
   if (header_.format_version() < kStoreFormatVersion) {
     header_.set_format_version(kStoreFormatVersion);
     RETURN_IF_ERROR(WriteHeader());
@@ -283,12 +283,38 @@ Status RecordStore::LoadIndexStates() {
   return absl::OkStatus();
 }
 
-Status RecordStore::MakeMaintainers() {
+Status RecordStore::CheckMaintainersExist() const {
+  for (const metadata::Index& index : metadata_.indexes()) {
+    if (!options_.maintainers->Supports(index.type())) {
+      return MakeError(ErrorCode::kUnsupported, "index " + index.name() + " has type " +
+                                                    index.type() +
+                                                    ", which has no index maintainer yet");
+    }
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::vector<RecordStore::IndexSlot>*> RecordStore::Slots() const {
+  if (!slots_made_) {
+    RETURN_IF_ERROR(MakeMaintainers());
+    slots_made_ = true;
+  }
+  return &slots_;
+}
+
+StatusOr<const std::vector<RecordStore::IndexSlot*>*> RecordStore::SlotsFor(
+    const metadata::RecordType& type) const {
+  RETURN_IF_ERROR(Slots().status());
+  return &slots_by_type_[type.union_field_number()];
+}
+
+Status RecordStore::MakeMaintainers() const {
   slots_.clear();
   slots_by_type_.clear();
   slots_.reserve(metadata_.indexes().size());
-  // Every open builds these (the store lives for one transaction): the prefixes are put
-  // together from packed parts, the index name packed once, rather than from three tuples.
+  // Made once per store (the store lives for one transaction) and only when an index is
+  // used: the prefixes are put together from packed parts, the index name packed once,
+  // rather than from three tuples.
   static const std::string kEntries = Tuple::Of(kIndexEntriesKey).Pack();
   static const std::string kSecondary = Tuple::Of(kIndexSecondaryKey).Pack();
   static const std::string kViolations = Tuple::Of(kIndexViolationsKey).Pack();
@@ -336,7 +362,8 @@ Status RecordStore::Upgrade(const metadata::RecordMetaData& stored) {
   }
   // Indexes added or redefined since: rebuild, now for a small store, later otherwise.
   std::vector<IndexSlot*> to_build;
-  for (IndexSlot& slot : slots_) {
+  ASSIGN_OR_RETURN(std::vector<IndexSlot>* slots, Slots());
+  for (IndexSlot& slot : *slots) {
     if (slot.index->last_modified_version() > old_version) to_build.push_back(&slot);
   }
   if (!to_build.empty()) {
@@ -397,23 +424,21 @@ IndexState RecordStore::GetIndexState(std::string_view index_name) const {
   return found == index_states_.end() ? IndexState::kReadable : found->second;
 }
 
-RecordStore::IndexSlot* RecordStore::FindSlot(std::string_view index_name) const {
-  for (const IndexSlot& slot : slots_) {
-    if (slot.index->name() == index_name) return const_cast<IndexSlot*>(&slot);
+StatusOr<RecordStore::IndexSlot*> RecordStore::FindSlot(std::string_view index_name) const {
+  ASSIGN_OR_RETURN(std::vector<IndexSlot>* slots, Slots());
+  for (IndexSlot& slot : *slots) {
+    if (slot.index->name() == index_name) return &slot;
   }
-  return nullptr;
+  return MakeError(ErrorCode::kNotFound, "no index " + std::string(index_name));
 }
 
 index::IndexMaintainer* RecordStore::Maintainer(std::string_view index_name) const {
-  IndexSlot* slot = FindSlot(index_name);
-  return slot == nullptr ? nullptr : slot->maintainer.get();
+  StatusOr<IndexSlot*> slot = FindSlot(index_name);
+  return slot.ok() ? (*slot)->maintainer.get() : nullptr;
 }
 
 Status RecordStore::SetIndexState(std::string_view index_name, IndexState state) {
-  IndexSlot* slot = FindSlot(index_name);
-  if (slot == nullptr) {
-    return MakeError(ErrorCode::kNotFound, "no index " + std::string(index_name));
-  }
+  ASSIGN_OR_RETURN(IndexSlot * slot, FindSlot(index_name));
   const IndexState old_state = GetIndexState(index_name);
   if (state == old_state) return absl::OkStatus();
   if (state == IndexState::kReadable && slot->index->unique()) {
@@ -455,10 +480,7 @@ Status RecordStore::SetIndexState(std::string_view index_name, IndexState state)
 }
 
 Status RecordStore::ClearAndMarkIndexWriteOnly(std::string_view index_name) {
-  IndexSlot* slot = FindSlot(index_name);
-  if (slot == nullptr) {
-    return MakeError(ErrorCode::kNotFound, "no index " + std::string(index_name));
-  }
+  RETURN_IF_ERROR(FindSlot(index_name).status());
   // Through disabled, which clears the data and the build data, so that write-only starts
   // with nothing built.
   RETURN_IF_ERROR(SetIndexState(index_name, IndexState::kDisabled));
@@ -503,10 +525,7 @@ StatusOr<RecordStore::Maintenance> RecordStore::Maintains(const IndexSlot& slot,
 }
 
 StatusOr<RecordStore::IndexSlot*> RecordStore::ReadableSlot(std::string_view index_name) {
-  IndexSlot* slot = FindSlot(index_name);
-  if (slot == nullptr) {
-    return MakeError(ErrorCode::kNotFound, "no index " + std::string(index_name));
-  }
+  ASSIGN_OR_RETURN(IndexSlot * slot, FindSlot(index_name));
   IndexState state = GetIndexState(index_name);
   if (state != IndexState::kReadable) {
     return MakeError(ErrorCode::kIndexNotReadable,
@@ -530,10 +549,7 @@ StatusOr<Tuple> RecordStore::EvaluateAggregate(std::string_view index_name, cons
 
 StatusOr<std::vector<index::UniquenessViolation>> RecordStore::ScanUniquenessViolations(
     std::string_view index_name) {
-  IndexSlot* slot = FindSlot(index_name);
-  if (slot == nullptr) {
-    return MakeError(ErrorCode::kNotFound, "no index " + std::string(index_name));
-  }
+  ASSIGN_OR_RETURN(IndexSlot * slot, FindSlot(index_name));
   return slot->maintainer->ScanUniquenessViolations();
 }
 
@@ -661,13 +677,15 @@ Status RecordStore::UpdateIndexes(const IndexedRecord* old_record,
   };
   if (old_type == nullptr || new_type == nullptr || old_type == new_type) {
     const metadata::RecordType* type = new_type != nullptr ? new_type : old_type;
-    for (IndexSlot* slot : slots_by_type_[type->union_field_number()]) {
+    ASSIGN_OR_RETURN(const std::vector<IndexSlot*>* slots, SlotsFor(*type));
+    for (IndexSlot* slot : *slots) {
       RETURN_IF_ERROR(update(*slot));
     }
     return absl::OkStatus();
   }
   // The record changes type: every index of either type.
-  for (IndexSlot& slot : slots_) {
+  ASSIGN_OR_RETURN(std::vector<IndexSlot>* slots, Slots());
+  for (IndexSlot& slot : *slots) {
     if (applies(slot, old_type) || applies(slot, new_type)) RETURN_IF_ERROR(update(slot));
   }
   return absl::OkStatus();
@@ -732,7 +750,8 @@ StatusOr<SavedRecord> RecordStore::SaveRecord(const google::protobuf::Message& r
   const IndexedRecord* old_pointer = old_indexed.has_value() ? &*old_indexed : nullptr;
   // Refusals (unique indexes, the transaction size) come before the first write, so a
   // refused save leaves the transaction as it was.
-  for (IndexSlot* slot : slots_by_type_[type->union_field_number()]) {
+  ASSIGN_OR_RETURN(const std::vector<IndexSlot*>* slots, SlotsFor(*type));
+  for (IndexSlot* slot : *slots) {
     if (GetIndexState(slot->index->name()) != IndexState::kReadable) continue;
     RETURN_IF_ERROR(slot->maintainer->CheckUpdate(
         old_pointer != nullptr && slot->index->AppliesTo(old->type->name()) ? old_pointer
@@ -771,7 +790,8 @@ Status RecordStore::DeleteAllRecords() {
   auto [begin, end] = records_.Range();
   context_.txn().ClearRange(begin, end);
   context_.ClearPendingVersions(begin, end);
-  for (IndexSlot& slot : slots_) slot.maintainer->ClearAll();
+  ASSIGN_OR_RETURN(std::vector<IndexSlot>* slots, Slots());
+  for (IndexSlot& slot : *slots) slot.maintainer->ClearAll();
   return absl::OkStatus();
 }
 

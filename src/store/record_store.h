@@ -241,7 +241,14 @@ class RecordStore {
   Status Create();
   Status Upgrade(const metadata::RecordMetaData& stored);
   Status LoadIndexStates();
-  Status MakeMaintainers();
+  // Fails when an index's type has no maintainer: checked at open, where the maintainers
+  // themselves are made on first use (a store opened to load records needs none).
+  Status CheckMaintainersExist() const;
+  Status MakeMaintainers() const;
+  // Every index's slot, the maintainers made on the first call.
+  StatusOr<std::vector<IndexSlot>*> Slots() const;
+  // The slots of the indexes that apply to `type`.
+  StatusOr<const std::vector<IndexSlot*>*> SlotsFor(const metadata::RecordType& type) const;
   Status WriteHeader();
   Status WriteStoredMetadata();
   // Builds `slot`'s index from every record, in this transaction.
@@ -252,7 +259,8 @@ class RecordStore {
   Status UpdateIndexes(const index::IndexedRecord* old_record,
                        const index::IndexedRecord* new_record);
   StatusOr<IndexSlot*> ReadableSlot(std::string_view index_name);
-  IndexSlot* FindSlot(std::string_view index_name) const;
+  // NOT_FOUND when the metadata has no such index.
+  StatusOr<IndexSlot*> FindSlot(std::string_view index_name) const;
   // How a write to the record with `primary_key` maintains `slot`'s index: not at all, by
   // the maintainer's update (changed entries only), or by clearing every old entry and
   // setting every new one (a write-only index under a by-index build).
@@ -280,9 +288,11 @@ class RecordStore {
   proto::StoreHeader header_;
   Subspace records_;
   std::map<std::string, index::IndexState, std::less<>> index_states_;  // non-readable only
-  std::vector<IndexSlot> slots_;
+  // Made lazily (Slots()), hence mutable.
+  mutable bool slots_made_ = false;
+  mutable std::vector<IndexSlot> slots_;
   // Per record type (by union field number): the slots of the indexes that apply to it.
-  std::map<int, std::vector<IndexSlot*>> slots_by_type_;
+  mutable std::map<int, std::vector<IndexSlot*>> slots_by_type_;
 };
 
 }  // namespace recordstore::store
