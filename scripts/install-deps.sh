@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libabsl-dev            # Status/StatusOr, strings, synchronization
   librocksdb-dev         # durable storage under the embedded engine
+  libjemalloc-dev        # the binaries' allocator (RocksDB's recommended one)
   libgtest-dev           # tests (GoogleTest, registered with CTest)
   libcli11-dev           # command line of the recordstore binary
   libprotobuf-dev protobuf-compiler  # Biscuit tokens, record schemas, continuations
