@@ -214,6 +214,13 @@ class KeyRotationTest : public ::testing::Test {
     EXPECT_TRUE(called.ok()) << called.error_message();
     return status;
   }
+  // The re-encryption of the tenant's only record space (empty when the call fails).
+  v1::RecordSpaceReencryption OnlySpace(const std::string& tenant) {
+    v1::GetTenantKeyStatusResponse status = Status(tenant);
+    EXPECT_EQ(status.record_spaces_size(), 1) << ToText(status);
+    return status.record_spaces_size() == 1 ? status.record_spaces(0)
+                                            : v1::RecordSpaceReencryption();
+  }
   // Polls until the tenant's re-encryption is no longer pending (at most 60 s).
   v1::GetTenantKeyStatusResponse WaitUntilReencrypted(const std::string& tenant) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -330,7 +337,7 @@ TEST_F(KeyRotationTest, ASecondRotationDuringTheReencryptionRetargetsIt) {
   EXPECT_EQ(first.new_key_id(), 2u);
   // The first batch has moved records to key 2.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (Status("acme").record_spaces(0).records_rewritten() == 0 &&
+  while (OnlySpace("acme").records_rewritten() == 0 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -371,11 +378,8 @@ TEST_F(KeyRotationTest, ARestartInTheMiddleResumesTheReencryption) {
   v1::RotateTenantKeyResponse rotated;
   ASSERT_OK(client_->Rotate("acme", &rotated));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  v1::GetTenantKeyStatusResponse status = Status("acme");
-  while (status.record_spaces(0).records_scanned() == 0 &&
-         std::chrono::steady_clock::now() < deadline) {
+  while (OnlySpace("acme").records_scanned() == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    status = Status("acme");
   }
   Stop();
 
@@ -389,7 +393,7 @@ TEST_F(KeyRotationTest, ARestartInTheMiddleResumesTheReencryption) {
   EXPECT_EQ(client_->ReadShop("acme", "main", 1, 50), before);
 
   // Resumed by the start alone, after the last committed batch: every record scanned once.
-  status = WaitUntilReencrypted("acme");
+  v1::GetTenantKeyStatusResponse status = WaitUntilReencrypted("acme");
   EXPECT_EQ(ToText(status),
             "current 2 keys 1 2 referenced 2 idle; main target 2 scanned 100 rewritten 100 done");
   EXPECT_EQ(ScanRaw("acme", "main").by_key, (std::map<uint32_t, int>{{2, 100}}));
