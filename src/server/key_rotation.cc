@@ -18,6 +18,15 @@ Status Precondition(const std::string& message) {
   return Status(absl::StatusCode::kFailedPrecondition, "encryption at rest: " + message);
 }
 
+// `error` naming the record space it happened in; the code and the error number stay.
+Status InSpace(const Status& error, const std::string& tenant, const std::string& space) {
+  Status named(error.code(),
+               "record space " + tenant + "/" + space + ": " + std::string(error.message()));
+  error.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
+  return named;
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<KeyRotations>> KeyRotations::Open(kv::Database& db, Catalog& catalog,
@@ -250,7 +259,7 @@ StatusOr<bool> KeyRotations::RunPass(const std::string& tenant) {
           [&](kv::Transaction& txn) { return catalog_.Resolve(txn, tenant, name).status(); });
       if (HasErrorCode(exists, ErrorCode::kNotFound)) continue;
     }
-    RETURN_IF_ERROR(done);
+    if (!done.ok()) return InSpace(done, tenant, name);
   }
   bool complete = false;
   RETURN_IF_ERROR(stoppable_.Run([&](kv::Transaction& txn) -> Status {

@@ -400,6 +400,52 @@ TEST_F(KeyRotationTest, ARestartInTheMiddleResumesTheReencryption) {
   EXPECT_EQ(client_->ReadShop("acme", "main", 1, 50), before);
 }
 
+TEST_F(KeyRotationTest, ADamagedRecordStopsTheReencryptionAndIsReported) {
+  Start();
+  ASSERT_OK(client_->CreateShop("acme", "main"));
+  ASSERT_OK(client_->PutShop("acme", "main", 1, 3));
+  // Flip a byte of order 2's ciphertext body (after the 2-byte header, the key id and nonce).
+  std::string kv_key;
+  std::string value;
+  {
+    std::unique_ptr<kv::Transaction> txn = server_->db().CreateTransaction();
+    StatusOr<ResolvedSpace> space = server_->state().catalog->Resolve(*txn, "acme", "main");
+    ASSERT_TRUE(space.ok()) << space.status();
+    Tuple primary_key =
+        Tuple::Of(space->schema->metadata->FindRecordType("Order")->record_type_key());
+    primary_key.Append(int64_t{2});
+    kv_key = space->data.Sub(Tuple::Of(1)).Sub(primary_key).Pack(Tuple::Of(cursor::kUnsplitSuffix));
+    StatusOr<std::optional<std::string>> stored = txn->Get(kv_key);
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    value = **stored;
+  }
+  ASSERT_GT(value.size(), 30u);
+  value[25] = static_cast<char>(value[25] ^ 0x01);
+  std::unique_ptr<kv::Transaction> write = server_->db().CreateTransaction();
+  write->Set(kv_key, value);
+  ASSERT_TRUE(write->Commit().ok());
+
+  v1::RotateTenantKeyResponse rotated;
+  ASSERT_OK(client_->Rotate("acme", &rotated));
+  v1::GetTenantKeyStatusResponse status = Status("acme");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (status.error().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    status = Status("acme");
+  }
+  // Where and what: the record space, the record (Order is record type key 2), the error.
+  const std::string error =
+      "record space acme/main: record (2, 2): data_corruption (8004): stored record: "
+      "authentication failed (tampered bytes, or a record stored under another key)";
+  EXPECT_EQ(status.error(), error);
+  // Still pending: key 1 stays in use, and nothing of the failed batch was committed.
+  EXPECT_EQ(ToText(status),
+            "current 2 keys 1 2 referenced 1 2 reencrypting; main target 0 scanned 0 rewritten 0 "
+            "running; error " +
+                error);
+  EXPECT_EQ(ScanRaw("acme", "main").by_key, (std::map<uint32_t, int>{{1, 6}}));
+}
+
 TEST_F(KeyRotationTest, UnknownTenantIsNotFound) {
   Start();
   v1::RotateTenantKeyResponse rotated;
