@@ -2,14 +2,18 @@
 // a whole session from tenant creation to index builds, with exact outputs, stderr and exit
 // codes, so scripts written against the CLI keep working.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "auth/access.h"
 #include "cli/cli_test_util.h"
+#include "cli/cli_util.h"
 #include "nlohmann/json.hpp"
 #include "server/server.h"
 
@@ -519,6 +523,211 @@ TEST_F(CliTest, TokensAreMintedAttenuatedInspectedAndRevoked) {
                            " has mode 0640: group and others must have no access to a private "
                            "key; run `chmod 600 " +
                            key + "`\n");
+}
+
+// The data keys `tenant key-status --format=json` shows, by ascending id.
+struct ShownKey {
+  std::string master_key_id;
+  int64_t created_micros = 0;
+};
+std::vector<ShownKey> ShownKeys(const std::string& json_line) {
+  std::vector<ShownKey> keys;
+  nlohmann::json status = nlohmann::json::parse(json_line, nullptr, /*allow_exceptions=*/false);
+  if (!status.is_object()) return keys;
+  for (const auto& key : status["keys"]) {
+    keys.push_back({key["master_key_id"].get<std::string>(), key["created_micros"].get<int64_t>()});
+  }
+  return keys;
+}
+
+TEST_F(CliTest, TenantRotateKeyAndKeyStatus) {
+  CreateShop();
+  const std::string space = " --tenant acme --space shop";
+  ASSERT_EQ(Run("put --type Order --batch-size 250" + space, OrderLines(1, 300)).code, 0);
+  const std::string orders = Run("get --type Order 1 150 300 --format=json" + space).out;
+
+  Result json = Run("tenant key-status acme --format=json");
+  ASSERT_EQ(json.code, 0) << json.err;
+  std::vector<ShownKey> keys = ShownKeys(json.out);
+  ASSERT_EQ(keys.size(), 1u) << json.out;
+  const std::string master = keys[0].master_key_id;
+  EXPECT_EQ(json.out,
+            "{\"tenant\":\"acme\",\"current_key_id\":1,\"referenced_key_ids\":[1],"
+            "\"reencrypting\":false,\"error\":\"\",\"keys\":[{\"id\":1,\"master_key_id\":\"" +
+                master + "\",\"created_micros\":" + std::to_string(keys[0].created_micros) +
+                ",\"state\":\"current\"}],\"record_spaces\":[{\"record_space\":\"shop\","
+                "\"target_key_id\":0,\"records_scanned\":0,\"records_rewritten\":0,"
+                "\"done\":true}]}\n");
+  // Columns padded to the master key id (16 hex digits) and the time (20 characters).
+  ASSERT_EQ(master.size(), 16u);
+  const std::string created1 = UtcTimeText(keys[0].created_micros);
+  EXPECT_EQ(Run("tenant key-status acme").out,
+            "tenant acme: data key 1 is current; re-encryption done\n"
+            "KEY  MASTER KEY        CREATED               STATE\n"
+            "1    " +
+                master + "  " + created1 +
+                "  current\n"
+                "RECORD SPACE  TARGET KEY  SCANNED  REWRITTEN  STATE\n"
+                "shop          -           0        0          done\n");
+
+  Result rotated = Run("tenant rotate-key acme");
+  ASSERT_EQ(rotated.code, 0) << rotated.err;
+  EXPECT_EQ(rotated.out,
+            "tenant acme: data key 2 is current (was 1); re-encrypting in the background: shop\n");
+
+  // A second rotation, whether the first re-encryption finished or not: it retargets.
+  Result waited = Run("tenant rotate-key acme --wait --interval 0.05 --timeout 120");
+  ASSERT_EQ(waited.code, 0) << waited.err;
+  EXPECT_EQ(waited.err, "");
+  keys = ShownKeys(Run("tenant key-status acme --format=json").out);
+  ASSERT_EQ(keys.size(), 3u);
+  const std::string final_table =
+      "tenant acme: data key 3 is current; re-encryption done\n"
+      "KEY  MASTER KEY        CREATED               STATE\n"
+      "1    " +
+      master + "  " + created1 +
+      "  unused\n"
+      "2    " +
+      master + "  " + UtcTimeText(keys[1].created_micros) +
+      "  unused\n"
+      "3    " +
+      master + "  " + UtcTimeText(keys[2].created_micros) +
+      "  current\n"
+      "RECORD SPACE  TARGET KEY  SCANNED  REWRITTEN  STATE\n"
+      "shop          3           300      300        done\n";
+  // The rotation, progress lines (stdout is not a terminal), the last one complete, then the
+  // final status.
+  EXPECT_EQ(waited.out.rfind(
+                "tenant acme: data key 3 is current (was 2); re-encrypting in the background: "
+                "shop\n",
+                0),
+            0u)
+      << waited.out;
+  EXPECT_NE(waited.out.find("[##############################] 100.0%  1/1 record spaces  300 "
+                            "records scanned, 300 re-encrypted\n" +
+                            final_table),
+            std::string::npos)
+      << waited.out;
+  EXPECT_EQ(Run("tenant key-status acme").out, final_table);
+  // The records read as before.
+  EXPECT_EQ(Run("get --type Order 1 150 300 --format=json" + space).out, orders);
+
+  Result json_rotation = Run("tenant rotate-key acme --format=json");
+  EXPECT_EQ(json_rotation.out,
+            "{\"tenant\":\"acme\",\"new_key_id\":4,\"previous_key_id\":3,"
+            "\"record_spaces\":[\"shop\"]}\n");
+
+  Result unknown = Run("tenant rotate-key nobody");
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_EQ(unknown.err, "recordstore: NOT_FOUND: not_found (8002): no tenant nobody\n");
+  unknown = Run("tenant key-status nobody");
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_EQ(unknown.err, "recordstore: NOT_FOUND: not_found (8002): no tenant nobody\n");
+  EXPECT_EQ(Run("tenant rotate-key").code, 1);
+  // Key management is the server administrator's, not the tenant's.
+  const std::string tenant_admin =
+      *server_->MintToken({auth::Grant{.tenant = "acme", .operations = {auth::Operation::kAdmin}}});
+  Result denied = Run("tenant rotate-key acme", "", &tenant_admin);
+  EXPECT_EQ(denied.code, 2);
+  EXPECT_EQ(denied.err.rfind("recordstore: PERMISSION_DENIED: permission_denied (8009): the token "
+                             "does not allow admin on tenant acme (Admin.RotateTenantKey)",
+                             0),
+            0u)
+      << denied.err;
+}
+
+TEST_F(CliTest, KeyRotationWithEncryptionOffSaysWhatToFix) {
+  server::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.kv_url = "memory://";
+  options.encryption = false;
+  DisableHttp(options);
+  auto plain = server::Server::Start(options);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  CliRunner cli(RS_RECORDSTORE_BINARY, dir_);
+  cli.set_server("127.0.0.1:" + std::to_string((*plain)->grpc_port()));
+  cli.set_token((*plain)->AdminToken());
+  ASSERT_EQ(cli.Run("tenant create acme").code, 0);
+  for (const char* command : {"tenant rotate-key acme --wait", "tenant key-status acme"}) {
+    Result refused = cli.Run(command);
+    EXPECT_EQ(refused.code, 2) << command;
+    EXPECT_EQ(refused.out, "") << command;
+    EXPECT_EQ(refused.err,
+              "recordstore: FAILED_PRECONDITION: encryption at rest: the server has no master "
+              "key (it runs with --encryption=off and found no key file or "
+              "RECORDSTORE_MASTER_KEY), so tenants have no data keys; start it with encryption "
+              "on\n")
+        << command;
+  }
+}
+
+// `recordstore serve` killed (SIGKILL) in the middle of a throttled re-encryption: the next
+// start resumes it after the last committed batch and finishes it.
+TEST(CliServeTest, ReencryptionResumesAfterTheServerIsKilled) {
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("cli_serve_test_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  CliRunner cli(RS_RECORDSTORE_BINARY, dir);
+  auto start = [&](const std::string& config, const std::string& log) {
+    WriteFileOrDie(dir / "config.json", config);
+    auto started =
+        ServerProcess::Start(RS_RECORDSTORE_BINARY,
+                             {"--listen", "127.0.0.1:0", "--http-listen", "", "--data-dir",
+                              (dir / "data").string(), "--config", (dir / "config.json").string()},
+                             dir / log, std::chrono::seconds(30));
+    EXPECT_TRUE(started.ok()) << started.status();
+    if (!started.ok()) return std::unique_ptr<ServerProcess>();
+    cli.set_server((*started)->address());
+    std::string token = ReadFileOrEmpty(dir / "data" / "admin.token");
+    while (!token.empty() && token.back() == '\n') token.pop_back();
+    cli.set_token(token);
+    return *std::move(started);
+  };
+  // 20 records per second: batches of 20 a second apart.
+  std::unique_ptr<ServerProcess> server =
+      start(R"({"limits": {"reencryption_records_per_second": 20}})", "server1.log");
+  ASSERT_NE(server, nullptr);
+  const std::string space = " --tenant acme --space shop";
+  ASSERT_EQ(cli.Run("tenant create acme").code, 0);
+  ASSERT_EQ(cli.Run("space create shop --tenant acme").code, 0);
+  ASSERT_EQ(cli.Run(std::string("schema apply ") + kShop + "/shop.proto " + kShop +
+                    "/common.proto --indexes " + kShopSchema + space)
+                .code,
+            0);
+  ASSERT_EQ(cli.Run("put --type Order" + space, OrderLines(1, 200)).code, 0);
+  const std::string orders = cli.Run("get --type Order 1 100 200 --format=json" + space).out;
+  ASSERT_EQ(cli.Run("tenant rotate-key acme").code, 0);
+
+  auto scanned = [&]() {
+    nlohmann::json status =
+        nlohmann::json::parse(cli.Run("tenant key-status acme --format=json").out, nullptr, false);
+    return status.is_object() ? status["record_spaces"][0]["records_scanned"].get<int64_t>() : -1;
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (scanned() < 20 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_LT(scanned(), 200);
+  ::kill(server->pid(), SIGKILL);
+  EXPECT_EQ(server->Terminate(std::chrono::seconds(10)), 128 + SIGKILL);
+
+  server = start("{}", "server2.log");
+  ASSERT_NE(server, nullptr);
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  Result status;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    status = cli.Run("tenant key-status acme");
+  } while (status.out.find("re-encryption done") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline);
+  // Every record scanned once over both runs: the second went on where the first stopped.
+  EXPECT_NE(status.out.find("shop          2           200      200        done\n"),
+            std::string::npos)
+      << status.out << server->Log();
+  EXPECT_EQ(cli.Run("get --type Order 1 100 200 --format=json" + space).out, orders);
+  server->Terminate(std::chrono::seconds(10));
+  fs::remove_all(dir);
 }
 
 }  // namespace

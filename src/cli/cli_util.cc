@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -381,6 +382,16 @@ std::string ProgressBar(int64_t done, int64_t total, int width) {
   char percent[16];
   std::snprintf(percent, sizeof(percent), "%5.1f%%", fraction * 100);
   return "[" + std::string(filled, '#') + std::string(width - filled, '-') + "] " + percent;
+}
+
+std::string UtcTimeText(int64_t micros) {
+  // Floor division: a time before the epoch still truncates towards the past.
+  const time_t seconds = static_cast<time_t>(micros / 1'000'000 - (micros % 1'000'000 < 0));
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
 }
 
 std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }

@@ -23,7 +23,8 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitUsage = 1;     // bad flags, unreadable file, malformed input
 inline constexpr int kExitServer = 2;    // the server answered with an error, or is unreachable
 inline constexpr int kExitNotFound = 3;  // get/delete: a requested record does not exist
-inline constexpr int kExitTimeout = 4;   // index status --wait --timeout elapsed
+inline constexpr int kExitTimeout = 4;   // index status / tenant rotate-key --wait --timeout
+                                         // elapsed
 
 // JSON objects keep their keys in the order they were written (protobuf's JSON printer
 // writes fields in field-number order; tables keep that order).
@@ -86,6 +87,9 @@ std::string RenderRecordTable(const std::vector<Json>& records,
 
 // "[#########-----------]  45.0%" for `done` of `total` (total 0: an empty bar, 0.0%).
 std::string ProgressBar(int64_t done, int64_t total, int width);
+
+// Microseconds since the Unix epoch as UTC "2026-11-21T21:50:07Z" (seconds truncated).
+std::string UtcTimeText(int64_t micros);
 
 // Lower-case hex of bytes.
 std::string Hex(const std::string& bytes);

@@ -116,6 +116,12 @@ TEST(RenderTest, TablesPadColumnsWithoutTrailingSpaces) {
   EXPECT_EQ(ProgressBar(5, 0, 4), "[----]   0.0%");
 }
 
+TEST(RenderTest, UtcTimeTextTruncatesToSeconds) {
+  EXPECT_EQ(UtcTimeText(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(UtcTimeText(1'795'297'807'999'999), "2026-11-21T21:50:07Z");
+  EXPECT_EQ(UtcTimeText(-1), "1969-12-31T23:59:59Z");
+}
+
 TEST(RenderTest, ValuesAsJsonAndText) {
   v1::Value value;
   value.set_bytes("\x01\x02");

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -147,8 +148,11 @@ void PrintNames(const Globals& globals, const std::string& key,
 
 // ---- tenant, space ----
 
+void AddKeyCommands(CLI::App& tenant, Globals& globals);
+
 void AddTenantCommands(CLI::App& app, Globals& globals) {
-  CLI::App* tenant = app.add_subcommand("tenant", "Create, list and delete tenants");
+  CLI::App* tenant =
+      app.add_subcommand("tenant", "Create, list and delete tenants; rotate their data keys");
   tenant->require_subcommand(1);
 
   auto name = std::make_shared<std::string>();
@@ -181,6 +185,200 @@ void AddTenantCommands(CLI::App& app, Globals& globals) {
     v1::DeleteTenantResponse response;
     Check(connection.Admin()->DeleteTenant(connection.Context().get(), request, &response));
     Confirm(globals, "tenant", *name, "deleted");
+  });
+  AddKeyCommands(*tenant, globals);
+}
+
+// ---- tenant rotate-key, key-status ----
+
+struct RotateKeyArgs {
+  std::string tenant;
+  bool wait = false;
+  double interval_seconds = 0.5;
+  double timeout_seconds = 0;
+};
+
+v1::GetTenantKeyStatusResponse GetKeyStatus(const Connection& connection,
+                                            const std::string& tenant) {
+  v1::GetTenantKeyStatusRequest request;
+  request.set_tenant(tenant);
+  v1::GetTenantKeyStatusResponse response;
+  Check(connection.Admin()->GetTenantKeyStatus(connection.Context().get(), request, &response));
+  return response;
+}
+
+// "current", "in use" (records may still be sealed with it) or "unused".
+std::string KeyState(const v1::GetTenantKeyStatusResponse& status, uint32_t id) {
+  if (id == status.current_key_id()) return "current";
+  const auto& referenced = status.referenced_key_ids();
+  return std::find(referenced.begin(), referenced.end(), id) != referenced.end() ? "in use"
+                                                                                 : "unused";
+}
+
+Json KeyStatusJson(const std::string& tenant, const v1::GetTenantKeyStatusResponse& status) {
+  Json keys = Json::array();
+  for (const v1::TenantDataKey& key : status.keys()) {
+    keys.push_back(Json{{"id", key.id()},
+                        {"master_key_id", key.master_key_id()},
+                        {"created_micros", key.created_micros()},
+                        {"state", KeyState(status, key.id())}});
+  }
+  Json spaces = Json::array();
+  for (const v1::RecordSpaceReencryption& space : status.record_spaces()) {
+    spaces.push_back(Json{{"record_space", space.record_space()},
+                          {"target_key_id", space.target_key_id()},
+                          {"records_scanned", space.records_scanned()},
+                          {"records_rewritten", space.records_rewritten()},
+                          {"done", space.done()}});
+  }
+  return Json{
+      {"tenant", tenant},
+      {"current_key_id", status.current_key_id()},
+      {"referenced_key_ids", Json(std::vector<uint32_t>(status.referenced_key_ids().begin(),
+                                                        status.referenced_key_ids().end()))},
+      {"reencrypting", status.reencrypting()},
+      {"error", status.error()},
+      {"keys", keys},
+      {"record_spaces", spaces}};
+}
+
+void PrintKeyStatus(const Globals& globals, const std::string& tenant,
+                    const v1::GetTenantKeyStatusResponse& status) {
+  if (globals.json()) {
+    PrintJson(KeyStatusJson(tenant, status));
+    return;
+  }
+  std::string reencryption = status.reencrypting() ? "running" : "done";
+  if (!status.error().empty()) reencryption = "failed: " + status.error();
+  std::cout << "tenant " << tenant << ": data key " << status.current_key_id()
+            << " is current; re-encryption " << reencryption << "\n";
+  std::vector<std::vector<std::string>> keys;
+  for (const v1::TenantDataKey& key : status.keys()) {
+    keys.push_back({std::to_string(key.id()), key.master_key_id(),
+                    UtcTimeText(key.created_micros()), KeyState(status, key.id())});
+  }
+  std::cout << RenderTable({"KEY", "MASTER KEY", "CREATED", "STATE"}, keys);
+  std::vector<std::vector<std::string>> spaces;
+  for (const v1::RecordSpaceReencryption& space : status.record_spaces()) {
+    spaces.push_back({space.record_space(),
+                      space.target_key_id() == 0 ? "-" : std::to_string(space.target_key_id()),
+                      std::to_string(space.records_scanned()),
+                      std::to_string(space.records_rewritten()),
+                      space.done() ? "done" : "running"});
+  }
+  if (!spaces.empty()) {
+    std::cout << RenderTable({"RECORD SPACE", "TARGET KEY", "SCANNED", "REWRITTEN", "STATE"},
+                             spaces);
+  }
+}
+
+// "[###---]  50.0%  1/2 record spaces  120 records scanned, 118 re-encrypted"
+std::string ReencryptionLine(const v1::GetTenantKeyStatusResponse& status) {
+  int64_t done = 0;
+  int64_t scanned = 0;
+  int64_t rewritten = 0;
+  for (const v1::RecordSpaceReencryption& space : status.record_spaces()) {
+    done += space.done() ? 1 : 0;
+    scanned += space.records_scanned();
+    rewritten += space.records_rewritten();
+  }
+  const int64_t total = status.record_spaces_size();
+  return ProgressBar(status.reencrypting() ? done : total, total, 30) + "  " +
+         std::to_string(status.reencrypting() ? done : total) + "/" + std::to_string(total) +
+         " record spaces  " + std::to_string(scanned) + " records scanned, " +
+         std::to_string(rewritten) + " re-encrypted";
+}
+
+// Polls the tenant's key status until its re-encryption is done, drawing progress.
+void FollowReencryption(const Globals& globals, const Connection& connection,
+                        const RotateKeyArgs& args) {
+  // Redraw in place on a terminal; elsewhere one line per change, so logs stay readable.
+  const bool live = !globals.json() && isatty(STDOUT_FILENO);
+  const auto start = std::chrono::steady_clock::now();
+  std::string reported;
+  while (true) {
+    v1::GetTenantKeyStatusResponse status = GetKeyStatus(connection, args.tenant);
+    const std::string line = ReencryptionLine(status);
+    if (live) {
+      std::cout << "\r\033[2K" << line << std::flush;
+    } else if (line != reported) {
+      if (globals.json()) {
+        PrintJson(KeyStatusJson(args.tenant, status));
+      } else {
+        std::cout << line << "\n" << std::flush;
+      }
+    }
+    reported = line;
+    if (!status.error().empty()) {
+      if (live) std::cout << "\n";
+      Fail(kExitServer, "re-encryption of tenant " + args.tenant + " stopped: " + status.error() +
+                            " (it is retried at the next rotation or restart)");
+    }
+    if (!status.reencrypting()) {
+      if (live) std::cout << "\n";
+      if (!globals.json()) PrintKeyStatus(globals, args.tenant, status);
+      return;
+    }
+    std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    if (args.timeout_seconds > 0 && elapsed.count() >= args.timeout_seconds) {
+      if (live) std::cout << "\n";
+      Fail(kExitTimeout, "re-encryption of tenant " + args.tenant + " still running after " +
+                             std::to_string(static_cast<int>(args.timeout_seconds)) +
+                             "s; it goes on in the server (see `tenant key-status`)");
+    }
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(static_cast<int64_t>(args.interval_seconds * 1000)));
+  }
+}
+
+void AddKeyCommands(CLI::App& tenant, Globals& globals) {
+  auto rotate = std::make_shared<RotateKeyArgs>();
+  CLI::App* rotate_command = tenant.add_subcommand(
+      "rotate-key",
+      "Make a new data key current for a tenant and re-encrypt its records in the background");
+  rotate_command->add_option("TENANT", rotate->tenant, "Tenant name")->required();
+  rotate_command->add_flag("--wait", rotate->wait,
+                           "Poll until every record is re-encrypted, drawing progress");
+  rotate_command->add_option("--interval", rotate->interval_seconds, "Seconds between polls")
+      ->check(CLI::Range(0.05, 60.0))
+      ->capture_default_str();
+  rotate_command
+      ->add_option("--timeout", rotate->timeout_seconds,
+                   "With --wait: give up (exit 4) after this many seconds; 0: never")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  rotate_command->callback([&globals, rotate] {
+    Connection connection(globals);
+    v1::RotateTenantKeyRequest request;
+    request.set_tenant(rotate->tenant);
+    v1::RotateTenantKeyResponse response;
+    Check(connection.Admin()->RotateTenantKey(connection.Context().get(), request, &response));
+    if (globals.json()) {
+      PrintJson(
+          Json{{"tenant", rotate->tenant},
+               {"new_key_id", response.new_key_id()},
+               {"previous_key_id", response.previous_key_id()},
+               {"record_spaces", Json(std::vector<std::string>(response.record_spaces().begin(),
+                                                               response.record_spaces().end()))}});
+    } else {
+      std::cout << "tenant " << rotate->tenant << ": data key " << response.new_key_id()
+                << " is current (was " << response.previous_key_id() << "); "
+                << (response.record_spaces().empty()
+                        ? std::string("no record space to re-encrypt")
+                        : "re-encrypting in the background: " +
+                              absl::StrJoin(response.record_spaces(), ", "))
+                << "\n";
+    }
+    if (rotate->wait) FollowReencryption(globals, connection, *rotate);
+  });
+
+  auto name = std::make_shared<std::string>();
+  CLI::App* status_command = tenant.add_subcommand(
+      "key-status", "A tenant's data keys and the progress of its re-encryption");
+  status_command->add_option("TENANT", *name, "Tenant name")->required();
+  status_command->callback([&globals, name] {
+    Connection connection(globals);
+    PrintKeyStatus(globals, *name, GetKeyStatus(connection, *name));
   });
 }
 

@@ -1,5 +1,5 @@
-// The client commands of the `recordstore` binary: tenant, space, schema, put, get, delete,
-// query, explain, index status and token revoke/revoked, talking to a server over gRPC
+// The client commands of the `recordstore` binary: tenant (with rotate-key and key-status),
+// space, schema, put, get, delete, query, explain, index status and token revoke/revoked, talking to a server over gRPC
 // (proto/recordstore/v1), and the local token commands (token.h).
 //
 // Output goes to stdout as tables (default) or JSON (--format=json, one JSON value per line);

@@ -43,6 +43,16 @@ Status Corrupt(const std::string& what) {
   return MakeError(ErrorCode::kDataCorruption, "re-encryption progress: " + what);
 }
 
+// `error` naming the record it is about, so that an operator can find it; the code and the
+// error number (payload) stay.
+Status NameRecord(const Status& error, const Tuple& primary_key) {
+  Status named(error.code(),
+               "record " + primary_key.ToString() + ": " + std::string(error.message()));
+  error.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
+  return named;
+}
+
 }  // namespace
 
 StatusOr<std::optional<uint32_t>> SealingKeyId(std::string_view stored) {
@@ -194,11 +204,13 @@ StatusOr<bool> ReencryptionJob::TryBatch() {
     ++visited;
     ++state.progress.records_scanned;
     if (!split.has_value()) return absl::OkStatus();  // a lone version key: AssembleSplit's call
-    ASSIGN_OR_RETURN(std::optional<uint32_t> key_id, SealingKeyId(split->value));
-    if (key_id == target.id) return absl::OkStatus();
+    StatusOr<std::optional<uint32_t>> key_id = SealingKeyId(split->value);
+    if (!key_id.ok()) return NameRecord(key_id.status(), *group_pk);
+    if (*key_id == target.id) return absl::OkStatus();
     std::string record_key = records_.Pack(*group_pk);
-    ASSIGN_OR_RETURN(std::string payload, serializer.Deserialize(split->value, record_key));
-    ASSIGN_OR_RETURN(std::string sealed, serializer.Serialize(payload, record_key));
+    StatusOr<std::string> payload = serializer.Deserialize(split->value, record_key);
+    if (!payload.ok()) return NameRecord(payload.status(), *group_pk);
+    ASSIGN_OR_RETURN(std::string sealed, serializer.Serialize(*payload, record_key));
     RETURN_IF_ERROR(cursor::SaveSplit(context, records_, *group_pk, sealed, split->version));
     ++state.progress.records_rewritten;
     return absl::OkStatus();

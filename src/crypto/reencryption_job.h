@@ -98,7 +98,8 @@ class ReencryptionJob {
   // or an earlier one did for the same target key (then it writes nothing). Errors: not_found
   // (8002) when the subspace holds no record store; data_corruption for records that do not decode
   // (the batch commits nothing; the job stops there: fix or delete the record, or restore it);
-  // not_found for a record's unknown key id; KV errors after max_retries.
+  // not_found for a record's unknown key id (both messages start "record <primary key>: ");
+  // KV errors after max_retries.
   StatusOr<bool> RunBatch();
 
   // Runs batches until done; returns the final progress.

@@ -238,6 +238,11 @@ TEST_F(ReencryptionJobTest, UndecodableRecordStopsTheJobWithDataLoss) {
                   .ok());
   StatusOr<ReencryptionProgress> progress = NewJob(10)->Run();
   EXPECT_TRUE(HasErrorCode(progress.status(), ErrorCode::kDataCorruption)) << progress.status();
+  // Named, so that it can be found.
+  EXPECT_EQ(progress.status().message(),
+            "record " + victim.ToString() +
+                ": data_corruption (8004): stored record: authentication failed (tampered "
+                "bytes, or a record stored under another key)");
   // The failed batch committed nothing.
   EXPECT_EQ(CountByKeyId(), (std::map<uint32_t, int>{{1, 5}}));
 }

@@ -123,10 +123,10 @@ Status ApplyConfigJson(const std::string& text, const std::string& base_dir,
   options.worker_threads = static_cast<int>(threads);
   if (root.contains("limits")) {
     const json& limits = root["limits"];
-    RETURN_IF_ERROR(OnlyKeys(
-        limits, "\"limits\"",
-        {"max_message_bytes", "query_time_limit_ms", "query_batch", "inline_index_build_limit",
-         "index_build_records_per_second", "shutdown_grace_ms"}));
+    RETURN_IF_ERROR(OnlyKeys(limits, "\"limits\"",
+                             {"max_message_bytes", "query_time_limit_ms", "query_batch",
+                              "inline_index_build_limit", "index_build_records_per_second",
+                              "reencryption_records_per_second", "shutdown_grace_ms"}));
     int64_t message_bytes = options.max_message_bytes;
     RETURN_IF_ERROR(GetInt(limits, "max_message_bytes", 1024, message_bytes));
     if (message_bytes > (1LL << 31) - 1) return Invalid("\"max_message_bytes\" is above 2 GiB");
@@ -145,6 +145,13 @@ Status ApplyConfigJson(const std::string& text, const std::string& base_dir,
         return Invalid("\"index_build_records_per_second\" is not a number >= 0");
       }
       options.index_build_records_per_second = rate.get<double>();
+    }
+    if (limits.contains("reencryption_records_per_second")) {
+      const json& rate = limits["reencryption_records_per_second"];
+      if (!rate.is_number() || rate.get<double>() < 0) {
+        return Invalid("\"reencryption_records_per_second\" is not a number >= 0");
+      }
+      options.reencryption_records_per_second = rate.get<double>();
     }
     int64_t grace = options.shutdown_grace.count();
     RETURN_IF_ERROR(GetInt(limits, "shutdown_grace_ms", 0, grace));

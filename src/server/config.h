@@ -21,6 +21,7 @@
 //       "query_batch": 100,
 //       "inline_index_build_limit": 200,
 //       "index_build_records_per_second": 0,   // 0: unthrottled
+//       "reencryption_records_per_second": 0,  // 0: unthrottled (key_rotation.h)
 //       "shutdown_grace_ms": 10000
 //     },
 //     "encryption": {                      // encryption at rest (server/encryption.h)

@@ -14,7 +14,7 @@ TEST(ConfigTest, AppliesEveryKey) {
       "worker_threads": 8,
       "limits": {"max_message_bytes": 1048576, "query_time_limit_ms": 500, "query_batch": 10,
                  "inline_index_build_limit": 5, "index_build_records_per_second": 2.5,
-                 "shutdown_grace_ms": 250}})",
+                 "reencryption_records_per_second": 40, "shutdown_grace_ms": 250}})",
                               "/etc/rs", options)
                   .ok());
   EXPECT_EQ(options.listen, "0.0.0.0:9000");
@@ -29,6 +29,7 @@ TEST(ConfigTest, AppliesEveryKey) {
   EXPECT_EQ(options.query_batch, 10);
   EXPECT_EQ(options.inline_index_build_limit, 5);
   EXPECT_EQ(options.index_build_records_per_second, 2.5);
+  EXPECT_EQ(options.reencryption_records_per_second, 40);
   EXPECT_EQ(options.shutdown_grace, std::chrono::milliseconds(250));
 }
 
@@ -80,6 +81,8 @@ TEST(ConfigTest, RefusesWhatItCannotUse) {
            {R"({"lisen": "x"})", "unknown key \"lisen\""},
            {R"({"limits": {"query_batch": 0}})", "\"query_batch\" is below 1"},
            {R"({"limits": {"max_rows": 1}})", "unknown key \"max_rows\""},
+           {R"({"limits": {"reencryption_records_per_second": -1}})",
+            "\"reencryption_records_per_second\" is not a number >= 0"},
            {R"({"worker_threads": "8"})", "\"worker_threads\" is not an integer"},
            {R"({"listen": 7878})", "\"listen\" is not a string"},
            {R"({"tls": {"cert": "a", "pem": "b"}})", "unknown key \"pem\""},

@@ -139,20 +139,35 @@ Status TenantEncryption::DeleteTenantKeys(const std::string& tenant) {
   return deleted.ok() ? deleted : Explain(deleted);
 }
 
-StatusOr<uint32_t> TenantEncryption::RotateTenantKey(const std::string& tenant) {
+StatusOr<uint32_t> TenantEncryption::RotateTenantKey(const std::string& tenant,
+                                                     const RotationStep& also) {
   if (keys_ == nullptr) {
     return MakeError(ErrorCode::kUnsupported,
                      "encryption at rest: no master key, so no data key to rotate");
   }
   uint32_t id = 0;
   Status rotated = db_.Run([&](kv::Transaction& txn) -> Status {
+    uint32_t previous = 0;
+    StatusOr<uint32_t> current = keys_->CurrentKeyId(txn, tenant);
+    if (current.ok()) {
+      previous = *current;
+    } else if (!HasErrorCode(current.status(), ErrorCode::kNotFound)) {
+      return current.status();
+    }
     ASSIGN_OR_RETURN(id, keys_->RotateTenantKey(txn, tenant));
+    if (also) RETURN_IF_ERROR(also(txn, previous, id));
     return absl::OkStatus();
   });
   if (!rotated.ok()) return Explain(rotated);
+  RETURN_IF_ERROR(RefreshedProvider(tenant).status());
+  return id;
+}
+
+StatusOr<std::shared_ptr<crypto::TenantKeyProvider>> TenantEncryption::RefreshedProvider(
+    const std::string& tenant) {
   ASSIGN_OR_RETURN(std::shared_ptr<crypto::TenantKeyProvider> provider, Provider(tenant));
   if (provider != nullptr) RETURN_IF_ERROR(provider->Refresh());
-  return id;
+  return provider;
 }
 
 }  // namespace recordstore::server

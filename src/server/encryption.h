@@ -27,6 +27,7 @@
 #ifndef RECORDSTORE_SERVER_ENCRYPTION_H_
 #define RECORDSTORE_SERVER_ENCRYPTION_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -74,10 +75,20 @@ class TenantEncryption {
   // the tenant still stored anywhere (an old SST file, a backup) no longer decrypt.
   Status DeleteTenantKeys(const std::string& tenant);
 
+  // Runs in the rotation's transaction: the key id current before (0: none) and the new one.
+  using RotationStep =
+      std::function<Status(kv::Transaction& txn, uint32_t previous_id, uint32_t new_id)>;
   // Makes a new data key current for `tenant`; new records are sealed with it at once
   // (old ones keep reading with their key ids until the re-encryption job moves them).
-  // unsupported (8006) when there is no master key. Returns the new key id.
-  StatusOr<uint32_t> RotateTenantKey(const std::string& tenant);
+  // `also`, when set, commits with the rotation (key_rotation.h records the pending
+  // re-encryption there). unsupported (8006) when there is no master key; `also`'s errors.
+  // Returns the new key id.
+  StatusOr<uint32_t> RotateTenantKey(const std::string& tenant, const RotationStep& also = nullptr);
+
+  // The tenant's key provider with its current key id re-read now, so that a rotation made
+  // through another server is seen at once; null when there is no master key, or with
+  // encryption off for a tenant without keys. TenantKeyProvider::Open's errors.
+  StatusOr<std::shared_ptr<crypto::TenantKeyProvider>> RefreshedProvider(const std::string& tenant);
 
   bool enabled() const { return enabled_; }
   // Null when no master key was found (encryption off only).

@@ -9,7 +9,6 @@
 #ifndef RECORDSTORE_SERVER_INDEX_BUILDS_H_
 #define RECORDSTORE_SERVER_INDEX_BUILDS_H_
 
-#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +21,7 @@
 #include "indexer/online_indexer.h"
 #include "metadata/record_metadata.h"
 #include "recordstore/kv.h"
+#include "server/stoppable_database.h"
 #include "tuple/subspace.h"
 
 namespace recordstore::server {
@@ -58,26 +58,8 @@ class IndexBuilds {
     bool running = true;
   };
 
-  // The builds' view of the database: after Shutdown every new transaction is cancelled, so a
-  // build stops at its next batch with transaction_cancelled instead of running to the end.
-  class StoppableDatabase final : public kv::Database {
-   public:
-    explicit StoppableDatabase(kv::Database& base) : base_(base) {}
-    std::unique_ptr<kv::Transaction> CreateTransaction(
-        const kv::TransactionOptions& options) override {
-      std::unique_ptr<kv::Transaction> txn = base_.CreateTransaction(options);
-      if (stopped_.load()) txn->Cancel();
-      return txn;
-    }
-    void Stop() { stopped_.store(true); }
-    bool stopped() const { return stopped_.load(); }
-
-   private:
-    kv::Database& base_;
-    std::atomic<bool> stopped_{false};
-  };
-
   kv::Database& db_;
+  // The builds' view of the database, stopped by Shutdown.
   StoppableDatabase stoppable_{db_};
   const indexer::OnlineIndexerOptions options_;
   mutable absl::Mutex mutex_;

@@ -179,6 +179,15 @@ std::string Metrics::Render(const MetricsSnapshot& snapshot) const {
            {{"space", build->space}, {"index", build->index}},
            static_cast<double>(build->estimated_total));
   }
+  Header(out, "recordstore_reencrypted_records_total", "counter",
+         "Records this process re-encrypted to their tenant's current data key after a key "
+         "rotation.");
+  Sample(out, "recordstore_reencrypted_records_total", {},
+         static_cast<double>(snapshot.records_reencrypted));
+  Header(out, "recordstore_reencryptions_running", "gauge",
+         "Tenants whose records this process is re-encrypting now.");
+  Sample(out, "recordstore_reencryptions_running", {},
+         static_cast<double>(snapshot.reencryptions_running));
   if (snapshot.kv_disk_bytes.has_value()) {
     Header(out, "recordstore_kv_disk_bytes", "gauge",
            "Bytes of the embedded KV engine's files in the data directory.");

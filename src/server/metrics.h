@@ -9,6 +9,9 @@
 //   recordstore_auth_failures_total{reason}                 counter, per refused token/request
 //   recordstore_index_build_records_scanned{space,index}    gauge, per build of this process
 //   recordstore_index_build_records_estimated_total{space,index}  gauge (-1: not counted)
+//   recordstore_reencrypted_records_total                   counter, records this process
+//                                                           re-encrypted after key rotations
+//   recordstore_reencryptions_running                       gauge, tenants being re-encrypted
 //   recordstore_kv_disk_bytes                               gauge, when the engine is local
 //   recordstore_kv_commit_batch_transactions                histogram (kCommitBatchBuckets)
 //
@@ -51,6 +54,10 @@ struct MetricsSnapshot {
     int64_t estimated_total = -1;
   };
   std::vector<IndexBuild> index_builds;
+  // Records re-encrypted to a tenant's current data key by this process (key_rotation.h).
+  int64_t records_reencrypted = 0;
+  // Tenants whose records this process is re-encrypting now.
+  int reencryptions_running = 0;
   // Bytes of the KV engine's files; nullopt when the engine cannot tell cheaply.
   std::optional<int64_t> kv_disk_bytes;
 };

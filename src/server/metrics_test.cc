@@ -25,6 +25,14 @@ TEST(MetricsTest, EmptyRegistryRendersHeadersOnly) {
             "# HELP recordstore_index_build_records_estimated_total Records the build expects to "
             "scan (-1 until counted).\n"
             "# TYPE recordstore_index_build_records_estimated_total gauge\n"
+            "# HELP recordstore_reencrypted_records_total Records this process re-encrypted to "
+            "their tenant's current data key after a key rotation.\n"
+            "# TYPE recordstore_reencrypted_records_total counter\n"
+            "recordstore_reencrypted_records_total 0\n"
+            "# HELP recordstore_reencryptions_running Tenants whose records this process is "
+            "re-encrypting now.\n"
+            "# TYPE recordstore_reencryptions_running gauge\n"
+            "recordstore_reencryptions_running 0\n"
             "# HELP recordstore_kv_commit_batch_transactions Transactions the embedded engine's "
             "group commit wrote (and synced) in one storage write.\n"
             "# TYPE recordstore_kv_commit_batch_transactions histogram\n"
@@ -58,6 +66,8 @@ TEST(MetricsTest, RendersCountersHistogramsAndGaugesExactly) {
   MetricsSnapshot snapshot;
   snapshot.index_builds.push_back({"t/b", "by_total", 500, 1000});
   snapshot.index_builds.push_back({"t/a", "by_\"odd\"\\name\n", 7, -1});
+  snapshot.records_reencrypted = 4200;
+  snapshot.reencryptions_running = 2;
   snapshot.kv_disk_bytes = 123456789;
 
   const std::string expected =
@@ -126,6 +136,14 @@ TEST(MetricsTest, RendersCountersHistogramsAndGaugesExactly) {
       "recordstore_index_build_records_estimated_total{space=\"t/"
       "a\",index=\"by_\\\"odd\\\"\\\\name\\n\"} -1\n"
       "recordstore_index_build_records_estimated_total{space=\"t/b\",index=\"by_total\"} 1000\n"
+      "# HELP recordstore_reencrypted_records_total Records this process re-encrypted to "
+      "their tenant's current data key after a key rotation.\n"
+      "# TYPE recordstore_reencrypted_records_total counter\n"
+      "recordstore_reencrypted_records_total 4200\n"
+      "# HELP recordstore_reencryptions_running Tenants whose records this process is "
+      "re-encrypting now.\n"
+      "# TYPE recordstore_reencryptions_running gauge\n"
+      "recordstore_reencryptions_running 2\n"
       "# HELP recordstore_kv_disk_bytes Bytes of the embedded KV engine's files in the data "
       "directory.\n"
       "# TYPE recordstore_kv_disk_bytes gauge\n"

@@ -165,6 +165,14 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
     RETURN_IF_ERROR(tenant_encryption->Apply(tenant, store_options));
     return store_options;
   };
+  ASSIGN_OR_RETURN(
+      server->key_rotations_,
+      KeyRotations::Open(*server->db_, *server->catalog_, *server->encryption_,
+                         server->state_.store_options,
+                         {.records_per_second = options.reencryption_records_per_second}));
+  server->state_.key_rotations = server->key_rotations_.get();
+  // Re-encryptions a stopped or crashed process left go on.
+  RETURN_IF_ERROR(server->key_rotations_->ResumePending());
   server->services_ = MakeServices(server->state_);
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -309,6 +317,8 @@ std::string Server::RenderMetrics() const {
     snapshot.index_builds.push_back(
         {key.first, key.second, progress.records_scanned, progress.estimated_total});
   }
+  snapshot.records_reencrypted = key_rotations_->records_reencrypted();
+  snapshot.reencryptions_running = key_rotations_->running();
   if (!kv_directory_.empty()) snapshot.kv_disk_bytes = DirectoryBytes(kv_directory_);
   return metrics_.Render(snapshot);
 }
@@ -331,6 +341,7 @@ void Server::Shutdown() {
     grpc_->Wait();
   }
   if (builds_ != nullptr) builds_->Shutdown();
+  if (key_rotations_ != nullptr) key_rotations_->Shutdown();
   if (http_ != nullptr) {
     http_->stop();
     if (http_thread_.joinable()) http_thread_.join();
@@ -338,6 +349,8 @@ void Server::Shutdown() {
   // Closing the engine flushes it and frees the data directory's lock.
   state_.db = nullptr;
   builds_.reset();
+  state_.key_rotations = nullptr;
+  key_rotations_.reset();
   state_.encryption = nullptr;
   encryption_.reset();
   authorizer_.reset();

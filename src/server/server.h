@@ -22,6 +22,7 @@
 #include "server/catalog.h"
 #include "server/encryption.h"
 #include "server/index_builds.h"
+#include "server/key_rotation.h"
 #include "server/metrics.h"
 #include "server/services.h"
 
@@ -79,6 +80,9 @@ struct ServerOptions {
   // Master key files the data keys may still be wrapped with: at start every data key is
   // re-wrapped with the current master key, after which these can be retired.
   std::vector<std::string> previous_master_key_files;
+  // Records per second the re-encryption after a data key rotation (key_rotation.h) may read
+  // (0: unthrottled), so that it leaves room for the requests.
+  double reencryption_records_per_second = 0;
   // ---- Authorization (docs/security.md, "Authorization"; authorization.h) ----
   // The root key file (auth::ReadRootKeyFile): it must exist, with mode 0600. Empty: the
   // file <data_dir>/root_key, created on first start together with an admin token in
@@ -116,6 +120,8 @@ class Server {
   Metrics& metrics() { return metrics_; }
   // REQUIRES: before Shutdown.
   TenantEncryption& encryption() { return *encryption_; }
+  // REQUIRES: before Shutdown.
+  KeyRotations& key_rotations() { return *key_rotations_; }
 
   // The root key pair tokens are verified with.
   const auth::KeyPair& root_key() const { return *root_key_; }
@@ -136,7 +142,8 @@ class Server {
   Status CheckHealth() const;
 
   // Stops accepting requests, lets in-flight ones finish (cancelling those still running
-  // after options.shutdown_grace), stops index builds (they resume on the next start), stops
+  // after options.shutdown_grace), stops index builds and re-encryptions (they resume on the
+  // next start), stops
   // the HTTP listener and closes the KV store: every acknowledged write is durable on disk and
   // the data directory is free for the next process. Idempotent.
   void Shutdown();
@@ -155,6 +162,7 @@ class Server {
   std::string kv_directory_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<TenantEncryption> encryption_;
+  std::unique_ptr<KeyRotations> key_rotations_;
   std::unique_ptr<IndexBuilds> builds_;
   Metrics metrics_;
   ServiceState state_;

@@ -121,6 +121,20 @@ struct Caller {
     if (newly != nullptr) *newly = response.newly_revoked();
     return status;
   }
+  grpc::Status RotateKey(const std::string& tenant) {
+    grpc::ClientContext context;
+    v1::RotateTenantKeyRequest request;
+    request.set_tenant(tenant);
+    v1::RotateTenantKeyResponse response;
+    return admin->RotateTenantKey(&context, request, &response);
+  }
+  grpc::Status KeyStatus(const std::string& tenant) {
+    grpc::ClientContext context;
+    v1::GetTenantKeyStatusRequest request;
+    request.set_tenant(tenant);
+    v1::GetTenantKeyStatusResponse response;
+    return admin->GetTenantKeyStatus(&context, request, &response);
+  }
   grpc::Status UpdateSchema(const v1::SpaceRef& space) {
     grpc::ClientContext context;
     v1::UpdateSchemaRequest request;
@@ -320,8 +334,8 @@ TEST_F(AuthTest, EveryMethodOfEveryServiceRefusesACallWithoutARight) {
       }
     }
   }
-  // Admin 8, Schema 2, Records 5, Query 3.
-  EXPECT_EQ(methods, 18);
+  // Admin 10, Schema 2, Records 5, Query 3.
+  EXPECT_EQ(methods, 20);
 }
 
 // --- Authentication ---
@@ -529,6 +543,25 @@ TEST_F(AuthTest, AdminCallsNeedTheirRights) {
   EXPECT_TRUE(admin_->CreateTenant("initech").ok());
   EXPECT_TRUE(admin_->ListTenants().ok());
   EXPECT_TRUE(admin_->DeleteTenant("initech").ok());
+}
+
+TEST_F(AuthTest, DataKeyRotationIsTheServerAdministrators) {
+  // Even the tenant's own administrator: data keys protect the tenant from the storage, not
+  // from its users, and a rotation costs the server a rewrite of every record of the tenant.
+  Caller tenant_admin = As(Mint({Grant{.tenant = "acme", .operations = {Operation::kAdmin}}}));
+  EXPECT_REFUSED(tenant_admin.RotateKey("acme"), StatusCode::PERMISSION_DENIED,
+                 "permission_denied (8009): the token does not allow admin on tenant acme "
+                 "(Admin.RotateTenantKey): it grants no right(tenant, record space, \"admin\") "
+                 "that covers it (server-level calls need right(\"*\", \"*\", \"admin\"))");
+  EXPECT_REFUSED(tenant_admin.KeyStatus("acme"), StatusCode::PERMISSION_DENIED,
+                 "permission_denied (8009): the token does not allow admin on tenant acme "
+                 "(Admin.GetTenantKeyStatus): it grants no right(tenant, record space, "
+                 "\"admin\") that covers it (server-level calls need right(\"*\", \"*\", "
+                 "\"admin\"))");
+  Caller reader = As(Mint({Grant{.operations = {Operation::kRead}}}));
+  EXPECT_EQ(reader.KeyStatus("acme").error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(admin_->RotateKey("acme").ok());
+  EXPECT_TRUE(admin_->KeyStatus("acme").ok());
 }
 
 TEST_F(AuthTest, AttenuationRestrictsRecordTypes) {

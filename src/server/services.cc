@@ -202,6 +202,8 @@ class AdminService final : public v1::Admin::Service {
     Call call(state_, "Admin.DeleteTenant");
     RS_AUTHORIZE(call, context, ServerAccess(Operation::kAdmin, request->tenant()));
     Status status = state_.catalog->DeleteTenant(request->tenant());
+    // Before the keys: a re-encryption still pending would make the tenant a key again.
+    if (status.ok()) status = state_.key_rotations->Forget(request->tenant());
     // Crypto-shredding, after the catalog: a failure between the two leaves unused keys, never
     // a tenant whose records cannot be read.
     if (status.ok() && state_.encryption != nullptr) {
@@ -249,6 +251,24 @@ class AdminService final : public v1::Admin::Service {
     StatusOr<std::vector<std::string>> ids = state_.authorizer->revocations().List();
     if (ids.ok()) *response->mutable_revocation_ids() = {ids->begin(), ids->end()};
     return call.Finish(ids.status());
+  }
+  // Key management is the server administrator's, like the tenants' lifecycle.
+  grpc::Status RotateTenantKey(ServerContext* context, const v1::RotateTenantKeyRequest* request,
+                               v1::RotateTenantKeyResponse* response) override {
+    Call call(state_, "Admin.RotateTenantKey");
+    RS_AUTHORIZE(call, context, ServerAccess(Operation::kAdmin, request->tenant()));
+    StatusOr<KeyRotationResult> rotated = state_.key_rotations->Rotate(request->tenant());
+    if (rotated.ok()) ToProto(*rotated, response);
+    return call.Finish(rotated.status());
+  }
+  grpc::Status GetTenantKeyStatus(ServerContext* context,
+                                  const v1::GetTenantKeyStatusRequest* request,
+                                  v1::GetTenantKeyStatusResponse* response) override {
+    Call call(state_, "Admin.GetTenantKeyStatus");
+    RS_AUTHORIZE(call, context, ServerAccess(Operation::kAdmin, request->tenant()));
+    StatusOr<TenantKeyStatus> status = state_.key_rotations->GetStatus(request->tenant());
+    if (status.ok()) ToProto(*status, response);
+    return call.Finish(status.status());
   }
 
  private:

@@ -25,6 +25,7 @@
 #include "server/catalog.h"
 #include "server/encryption.h"
 #include "server/index_builds.h"
+#include "server/key_rotation.h"
 #include "store/record_serializer.h"
 #include "store/record_store.h"
 
@@ -54,6 +55,8 @@ struct ServiceState {
   std::function<StatusOr<store::RecordStoreOptions>(const std::string& tenant)> store_options;
   // Encryption at rest: deleting a tenant deletes its data keys. May be null.
   TenantEncryption* encryption = nullptr;
+  // Data key rotation and re-encryption (Admin.RotateTenantKey). REQUIRES: not null.
+  KeyRotations* key_rotations = nullptr;
   // Records per response message of a streamed query.
   int query_batch = 100;
   // The time one query call may run before it returns a continuation (the KV transaction
