@@ -54,7 +54,10 @@ EngineTransaction::EngineTransaction(EngineDatabase* db, const TransactionOption
     : db_(db), options_(options), created_(Clock::now()) {}
 
 EngineTransaction::~EngineTransaction() {
-  AbandonWatches(MakeError(ErrorCode::kTransactionCancelled, "transaction destroyed"));
+  // The error is built only for watches to complete: most transactions have none.
+  if (!pending_watches_.empty()) {
+    AbandonWatches(MakeError(ErrorCode::kTransactionCancelled, "transaction destroyed"));
+  }
   ReleaseReadVersion();
 }
 
