@@ -19,7 +19,8 @@ class IndexEntryCursor : public cursor::RecordCursor<IndexEntry> {
         index_name_(std::move(index_name)) {}
 
   StatusOr<cursor::CursorResult<IndexEntry>> Next() override {
-    ASSIGN_OR_RETURN(cursor::CursorResult<cursor::KeyValueRow> row, rows_->Next());
+    // Bound in place (&&), not moved out of the StatusOr.
+    ASSIGN_OR_RETURN(cursor::CursorResult<cursor::KeyValueRow> && row, rows_->Next());
     if (!row.has_value()) {
       return cursor::CursorResult<IndexEntry>::WithoutValue(row.no_next_reason(),
                                                             std::move(row).continuation());

@@ -31,7 +31,9 @@ class FetchCursor : public cursor::RecordCursor<StoredRecord> {
       : entries_(std::move(entries)), store_(store), index_(std::move(index)) {}
 
   StatusOr<CursorResult<StoredRecord>> Next() override {
-    ASSIGN_OR_RETURN(CursorResult<index::IndexEntry> entry, entries_->Next());
+    // Bound in place (&&), not moved out: a move and a destruction of the entry's three
+    // tuples and continuation per row.
+    ASSIGN_OR_RETURN(CursorResult<index::IndexEntry> && entry, entries_->Next());
     if (!entry.has_value()) {
       return CursorResult<StoredRecord>::WithoutValue(entry.no_next_reason(),
                                                       std::move(entry).continuation());
@@ -179,7 +181,8 @@ class CoveringCursor : public cursor::RecordCursor<StoredRecord> {
 
   StatusOr<CursorResult<StoredRecord>> Next() override {
     RETURN_IF_ERROR(resolve_error_);
-    ASSIGN_OR_RETURN(CursorResult<index::IndexEntry> entry, entries_->Next());
+    // Bound in place, as in FetchCursor.
+    ASSIGN_OR_RETURN(CursorResult<index::IndexEntry> && entry, entries_->Next());
     if (!entry.has_value()) {
       return CursorResult<StoredRecord>::WithoutValue(entry.no_next_reason(),
                                                       std::move(entry).continuation());
