@@ -33,8 +33,8 @@ class IndexEntryCursor : public cursor::RecordCursor<IndexEntry> {
                      " key columns: " + key->ToString());
     }
     // One allocation of the exact size: appending element by element regrew the vector.
-    entry.primary_key = Tuple(std::vector<TupleElement>(
-        key->elements().begin() + key_column_count_, key->elements().end()));
+    entry.primary_key = Tuple(std::vector<TupleElement>(key->elements().begin() + key_column_count_,
+                                                        key->elements().end()));
     entry.key = *std::move(key);
     if (!row.value().value().empty()) {
       StatusOr<Tuple> value = Tuple::Unpack(row.value().value());

@@ -268,8 +268,7 @@ class Decoder {
     return Truncated(count, what, element_start);
   }
 
-  [[gnu::noinline]] Status Truncated(size_t count, const char* what,
-                                     size_t element_start) const {
+  [[gnu::noinline]] Status Truncated(size_t count, const char* what, size_t element_start) const {
     return Corrupt("truncated " + std::string(what) + " at byte " + std::to_string(element_start) +
                    ": needs " + std::to_string(count) + " more bytes, " +
                    std::to_string(size_ - pos_) + " remain");
