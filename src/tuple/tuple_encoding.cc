@@ -300,6 +300,14 @@ class Decoder {
         out->emplace_back();
         continue;
       }
+      // Non-negative integers of up to 7 bytes (always within int64_t), the commonest key
+      // column, skip the general dispatch; DecodeSmallInteger handles the rest and reports a
+      // truncated one.
+      if (code >= kIntegerZeroCode && code < kIntegerZeroCode + 8 &&
+          size_ - pos_ >= static_cast<size_t>(code - kIntegerZeroCode)) {
+        out->emplace_back(static_cast<int64_t>(ReadBigEndian(code - kIntegerZeroCode)));
+        continue;
+      }
       RETURN_IF_ERROR(DecodeElement(code, element_start, depth, out));
     }
     if (depth == 0) {
