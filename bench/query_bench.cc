@@ -315,13 +315,14 @@ class QueryStoreSystem {
       QCheck(result.status(), "next");
       if (!result->has_value()) break;
       // The fields the SQLite side reads from each row (Drain): the record itself is decoded
-      // whole by the query, so reading them is all the consumer adds.
+      // whole by the query, so reading them is all the consumer adds. A covering row has no
+      // line items, and SQLite's covering rows read only the three columns.
       const google::protobuf::Message& record = *result->value().message;
       const google::protobuf::Reflection& reflection = *record.GetReflection();
       for (const google::protobuf::FieldDescriptor* field : read_fields_) {
         query_sink += reflection.GetInt64(record, field);
       }
-      query_sink += reflection.FieldSize(record, line_items_);
+      if (query.required_fields.empty()) query_sink += reflection.FieldSize(record, line_items_);
       ++rows;
     }
     return rows;

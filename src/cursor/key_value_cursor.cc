@@ -17,17 +17,21 @@ std::string PrefixEnd(std::string prefix) {
   return prefix;
 }
 
+// `open` makes the endpoint of an open end; it is only called for one, so a bounded range
+// builds no key it does not use.
+template <typename OpenEndpoint>
 kv::RangeEndpoint Resolve(const std::string& prefix, const KeyEndpoint& endpoint,
-                          const kv::RangeEndpoint& open) {
+                          const OpenEndpoint& open) {
   switch (endpoint.type()) {
     case KeyEndpoint::Type::kOpen:
-      return open;
+      return open();
     case KeyEndpoint::Type::kInclusive:
-      return kv::RangeEndpoint::Inclusive(prefix + endpoint.suffix());
     case KeyEndpoint::Type::kExclusive:
-      return kv::RangeEndpoint::Exclusive(prefix + endpoint.suffix());
+      // Built in place: Inclusive(prefix + suffix) would copy the concatenation once more.
+      return kv::RangeEndpoint{prefix + endpoint.suffix(),
+                               endpoint.type() == KeyEndpoint::Type::kInclusive};
   }
-  return open;
+  return open();
 }
 
 // A fingerprint of everything a continuation is only valid for: the byte range and direction.
@@ -68,8 +72,8 @@ Continuation AfterRow(const KeyValueRow& row, uint64_t prefix_size, uint64_t che
 ResolvedKeyRange ResolveKeyRange(const Subspace& subspace, const KeyEndpoint& low,
                                  const KeyEndpoint& high) {
   const std::string& prefix = subspace.key();
-  return {Resolve(prefix, low, kv::RangeEndpoint::Inclusive(prefix)),
-          Resolve(prefix, high, kv::RangeEndpoint::Exclusive(PrefixEnd(prefix)))};
+  return {Resolve(prefix, low, [&] { return kv::RangeEndpoint::Inclusive(prefix); }),
+          Resolve(prefix, high, [&] { return kv::RangeEndpoint::Exclusive(PrefixEnd(prefix)); })};
 }
 
 StatusOr<std::unique_ptr<KeyValueCursor>> KeyValueCursor::Create(

@@ -19,7 +19,8 @@ class IndexEntryCursor : public cursor::RecordCursor<IndexEntry> {
         index_name_(std::move(index_name)) {}
 
   StatusOr<cursor::CursorResult<IndexEntry>> Next() override {
-    ASSIGN_OR_RETURN(cursor::CursorResult<cursor::KeyValueRow> row, rows_->Next());
+    // Bound in place (&&), not moved out of the StatusOr.
+    ASSIGN_OR_RETURN(cursor::CursorResult<cursor::KeyValueRow> && row, rows_->Next());
     if (!row.has_value()) {
       return cursor::CursorResult<IndexEntry>::WithoutValue(row.no_next_reason(),
                                                             std::move(row).continuation());
@@ -31,7 +32,9 @@ class IndexEntryCursor : public cursor::RecordCursor<IndexEntry> {
       return Corrupt("an entry with fewer than " + std::to_string(key_column_count_) +
                      " key columns: " + key->ToString());
     }
-    for (size_t i = key_column_count_; i < key->size(); ++i) entry.primary_key.Append((*key)[i]);
+    // One allocation of the exact size: appending element by element regrew the vector.
+    entry.primary_key = Tuple(std::vector<TupleElement>(key->elements().begin() + key_column_count_,
+                                                        key->elements().end()));
     entry.key = *std::move(key);
     if (!row.value().value().empty()) {
       StatusOr<Tuple> value = Tuple::Unpack(row.value().value());

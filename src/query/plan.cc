@@ -31,7 +31,9 @@ class FetchCursor : public cursor::RecordCursor<StoredRecord> {
       : entries_(std::move(entries)), store_(store), index_(std::move(index)) {}
 
   StatusOr<CursorResult<StoredRecord>> Next() override {
-    ASSIGN_OR_RETURN(CursorResult<index::IndexEntry> entry, entries_->Next());
+    // Bound in place (&&), not moved out: a move and a destruction of the entry's three
+    // tuples and continuation per row.
+    ASSIGN_OR_RETURN(CursorResult<index::IndexEntry> && entry, entries_->Next());
     if (!entry.has_value()) {
       return CursorResult<StoredRecord>::WithoutValue(entry.no_next_reason(),
                                                       std::move(entry).continuation());
@@ -160,7 +162,10 @@ class CoveringCursor : public cursor::RecordCursor<StoredRecord> {
   CoveringCursor(cursor::CursorPtr<index::IndexEntry> entries, const store::RecordStore& store,
                  const metadata::RecordType* type,
                  const std::vector<CoveringIndexPlan::FieldSource>& fields)
-      : entries_(std::move(entries)), store_(store), type_(type), fields_(fields) {
+      : entries_(std::move(entries)),
+        type_(type),
+        fields_(fields),
+        prototype_(store.metadata().NewRecord(*type)) {
     // Once per cursor, not per row: a descriptor-pool lookup per field per row cost ~10% of a
     // covering scan (callgrind).
     for (const CoveringIndexPlan::FieldSource& source : fields_) {
@@ -176,15 +181,17 @@ class CoveringCursor : public cursor::RecordCursor<StoredRecord> {
 
   StatusOr<CursorResult<StoredRecord>> Next() override {
     RETURN_IF_ERROR(resolve_error_);
-    ASSIGN_OR_RETURN(CursorResult<index::IndexEntry> entry, entries_->Next());
+    // Bound in place, as in FetchCursor.
+    ASSIGN_OR_RETURN(CursorResult<index::IndexEntry> && entry, entries_->Next());
     if (!entry.has_value()) {
       return CursorResult<StoredRecord>::WithoutValue(entry.no_next_reason(),
                                                       std::move(entry).continuation());
     }
     StoredRecord record;
     record.type = type_;
-    record.primary_key = entry.value().primary_key;
-    record.message = store_.metadata().NewRecord(*type_);
+    // New() on a message of the type, not NewRecord: the factory's GetPrototype takes a lock
+    // and a map lookup per call, ~6% of a covering scan (callgrind).
+    record.message.reset(prototype_->New());
     for (size_t i = 0; i < fields_.size(); ++i) {
       const CoveringIndexPlan::FieldSource& source = fields_[i];
       const Tuple& tuple = source.from == CoveringIndexPlan::FieldSource::From::kKey
@@ -196,15 +203,18 @@ class CoveringCursor : public cursor::RecordCursor<StoredRecord> {
       }
       RETURN_IF_ERROR(SetPath(*record.message, paths_[i], tuple[source.column]));
     }
+    // Taken, not copied; TakeValue keeps the continuation available.
+    record.primary_key = entry.TakeValue().primary_key;
     return CursorResult<StoredRecord>::WithValue(std::move(record),
                                                  std::move(entry).continuation());
   }
 
  private:
   cursor::CursorPtr<index::IndexEntry> entries_;
-  const store::RecordStore& store_;
   const metadata::RecordType* type_;
   const std::vector<CoveringIndexPlan::FieldSource>& fields_;
+  // An empty record of type_, whose New() makes each row's message.
+  std::unique_ptr<google::protobuf::Message> prototype_;
   // fields_[i]'s path as field descriptors.
   std::vector<std::vector<const google::protobuf::FieldDescriptor*>> paths_;
   Status resolve_error_;
