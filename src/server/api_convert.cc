@@ -101,6 +101,21 @@ StatusOr<std::unique_ptr<google::protobuf::Message>> ParseRecord(
   return MakeError(ErrorCode::kInvalidArgument, "the record has neither proto nor json body");
 }
 
+namespace {
+
+// Sets `record`'s primary key and version. The server's primary keys start with the record
+// type key; clients never see it.
+Status SetKeyAndVersion(const Tuple& primary_key,
+                        const std::optional<cursor::RecordVersion>& version, v1::Record& record) {
+  for (size_t i = 1; i < primary_key.size(); ++i) {
+    ASSIGN_OR_RETURN(*record.add_primary_key(), ToValue(primary_key[i]));
+  }
+  if (version.has_value()) record.set_version(version->ToBytes());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 StatusOr<v1::Record> ToApiRecord(const store::StoredRecord& stored, bool json) {
   v1::Record record;
   record.set_record_type(stored.type->name());
@@ -117,11 +132,15 @@ StatusOr<v1::Record> ToApiRecord(const store::StoredRecord& stored, bool json) {
   } else {
     record.set_proto(stored.message->SerializeAsString());
   }
-  // The server's primary keys start with the record type key; clients never see it.
-  for (size_t i = 1; i < stored.primary_key.size(); ++i) {
-    ASSIGN_OR_RETURN(*record.add_primary_key(), ToValue(stored.primary_key[i]));
-  }
-  if (stored.version.has_value()) record.set_version(stored.version->ToBytes());
+  RETURN_IF_ERROR(SetKeyAndVersion(stored.primary_key, stored.version, record));
+  return record;
+}
+
+StatusOr<v1::Record> ToApiRecord(store::SerializedRecord stored, const Tuple& primary_key) {
+  v1::Record record;
+  record.set_record_type(stored.type->name());
+  record.set_proto(std::move(stored.bytes));
+  RETURN_IF_ERROR(SetKeyAndVersion(primary_key, stored.version, record));
   return record;
 }
 

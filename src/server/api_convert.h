@@ -37,6 +37,9 @@ StatusOr<std::unique_ptr<google::protobuf::Message>> ParseRecord(
 // `stored` as an API record: type, body (JSON or protobuf bytes), primary key without its
 // leading record type, version.
 StatusOr<v1::Record> ToApiRecord(const store::StoredRecord& stored, bool json);
+// `stored`, the record with `primary_key`, as an API record with a protobuf body: its bytes
+// as stored, not parsed and serialized again.
+StatusOr<v1::Record> ToApiRecord(store::SerializedRecord stored, const Tuple& primary_key);
 
 }  // namespace recordstore::server
 

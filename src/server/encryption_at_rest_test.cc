@@ -142,6 +142,18 @@ class Client {
     *status = records_->Get(CallContext().get(), request, &response);
     return response.found() ? response.record().json() : "";
   }
+  // The record's protobuf bytes ("" when not found): the server passes the stored bytes on
+  // without parsing them (RecordStore::LoadSerializedRecord).
+  std::string GetProto(const v1::SpaceRef& space, const std::string& type, int64_t id,
+                       grpc::Status* status) {
+    v1::GetRequest request;
+    *request.mutable_space() = space;
+    request.set_record_type(type);
+    request.add_primary_key()->set_int64(id);
+    v1::GetResponse response;
+    *status = records_->Get(CallContext().get(), request, &response);
+    return response.found() ? response.record().proto() : "";
+  }
 
  private:
   std::unique_ptr<v1::Admin::Stub> admin_;
@@ -336,6 +348,28 @@ TEST_F(EncryptionAtRestTest, TamperedCiphertextIsDataLossNamingTheRecordAndOther
   Overwrite(StoredRecord(space, "Order", 3).kv_key, StoredRecord(space, "Order", 1).value);
   EXPECT_EQ(client_->Get(space, "Order", 3, &status), "");
   EXPECT_EQ(status.error_code(), StatusCode::DATA_LOSS) << status.error_message();
+}
+
+TEST_F(EncryptionAtRestTest, ProtobufGetsOfTamperedRecordsAreDataLossToo) {
+  Start();
+  v1::SpaceRef space = Space("acme", "main");
+  ASSERT_OK(client_->CreateShop(space));
+  PutMarkedRecords(space, 2);
+  auto [key, record_key, value] = StoredRecord(space, "Order", 2);
+  ASSERT_GT(value.size(), 30u);
+  value[25] = static_cast<char>(value[25] ^ 0x01);
+  Overwrite(key, value);
+
+  grpc::Status status;
+  EXPECT_NE(client_->GetProto(space, "Order", 1, &status).find(Marker("note", 1)),
+            std::string::npos);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(client_->GetProto(space, "Order", 2, &status), "");
+  EXPECT_EQ(status.error_code(), StatusCode::DATA_LOSS) << status.error_message();
+  EXPECT_NE(status.error_message().find("authentication failed"), std::string::npos)
+      << status.error_message();
+  EXPECT_NE(status.error_message().find("record ("), std::string::npos)
+      << status.error_message();
 }
 
 TEST_F(EncryptionAtRestTest, RestartReadsWithTheSameMasterKeyAndRefusesAnother) {

@@ -445,10 +445,20 @@ class RecordsService final : public v1::Records::Service {
         call, request->space(), request->record_type(), request->primary_key(),
         [&](store::RecordStore& store, const Tuple& key) -> Status {
           response->Clear();
-          ASSIGN_OR_RETURN(std::optional<store::StoredRecord> record, store.LoadRecord(key));
+          if (request->json()) {
+            ASSIGN_OR_RETURN(std::optional<store::StoredRecord> record, store.LoadRecord(key));
+            if (!record.has_value()) return absl::OkStatus();
+            response->set_found(true);
+            ASSIGN_OR_RETURN(*response->mutable_record(), ToApiRecord(*record, /*json=*/true));
+            return absl::OkStatus();
+          }
+          // A protobuf body is the stored bytes: parsing them only to serialize them again
+          // would cost the request a walk of the message by reflection each way.
+          ASSIGN_OR_RETURN(std::optional<store::SerializedRecord> record,
+                           store.LoadSerializedRecord(key));
           if (!record.has_value()) return absl::OkStatus();
           response->set_found(true);
-          ASSIGN_OR_RETURN(*response->mutable_record(), ToApiRecord(*record, request->json()));
+          ASSIGN_OR_RETURN(*response->mutable_record(), ToApiRecord(*std::move(record), key));
           return absl::OkStatus();
         }));
   }

@@ -843,4 +843,44 @@ StatusOr<cursor::CursorPtr<StoredRecord>> RecordStore::ScanRecordEndpoints(
       context_, records_, std::move(rows), options, continuation, std::move(decoder)));
 }
 
+StatusOr<std::optional<SerializedRecord>> RecordStore::LoadSerializedRecord(
+    const Tuple& primary_key) {
+  ASSIGN_OR_RETURN(std::optional<cursor::SplitRecord> split,
+                   cursor::LoadSplitByPointReads(context_, records_, primary_key));
+  if (!split.has_value()) return std::optional<SerializedRecord>();
+  StatusOr<std::string> deserialized =
+      serializer_.Deserialize(split->value, records_.Pack(primary_key));
+  if (!deserialized.ok()) {
+    // Named as Decode names it, keeping the error number.
+    Status named(deserialized.status().code(), "record " + primary_key.ToString() + ": " +
+                                                   std::string(deserialized.status().message()));
+    deserialized.status().ForEachPayload(
+        [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
+    return named;
+  }
+  const std::string& payload = *deserialized;
+  // The union message's one field (Decode): its number names the type, its value is the record.
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(payload.data()),
+                                            static_cast<int>(payload.size()));
+  const uint32_t tag = in.ReadTag();
+  uint32_t length = 0;
+  if (google::protobuf::internal::WireFormatLite::GetTagWireType(tag) !=
+          google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED ||
+      !in.ReadVarint32(&length) || length != payload.size() - in.CurrentPosition()) {
+    return Corrupt(primary_key, "the stored bytes are not a record type union");
+  }
+  const int field_number = google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag);
+  SerializedRecord record;
+  for (const metadata::RecordType& candidate : metadata_.record_types()) {
+    if (candidate.union_field_number() == field_number) record.type = &candidate;
+  }
+  if (record.type == nullptr) {
+    return Corrupt(primary_key, "its union field " + std::to_string(field_number) +
+                                    " is not a record type of the metadata");
+  }
+  record.bytes = payload.substr(in.CurrentPosition());
+  record.version = split->version;
+  return std::optional<SerializedRecord>(std::move(record));
+}
+
 }  // namespace recordstore::store

@@ -123,6 +123,14 @@ struct StoredRecord {
   cursor::SplitShape shape;
 };
 
+// A record read from the store without parsing it (LoadSerializedRecord).
+struct SerializedRecord {
+  const metadata::RecordType* type = nullptr;
+  // The protobuf bytes of the record's message (type->descriptor()).
+  std::string bytes;
+  std::optional<cursor::RecordVersion> version;
+};
+
 // What SaveRecord did.
 struct SavedRecord {
   const metadata::RecordType* type = nullptr;
@@ -227,6 +235,9 @@ class RecordStore {
   StatusOr<std::optional<StoredRecord>> LoadRecordOf(const index::IndexEntry& entry) {
     return LoadRecord(entry.primary_key);
   }
+  // LoadRecord without parsing the message, for callers that only pass the bytes on (the
+  // server's responses); the bytes are decrypted and authenticated but not checked to parse.
+  StatusOr<std::optional<SerializedRecord>> LoadSerializedRecord(const Tuple& primary_key);
 
  private:
   struct IndexSlot {

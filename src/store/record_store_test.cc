@@ -821,5 +821,39 @@ TEST_F(RecordStoreTest, EncryptedRecordsAreUnreadableRawAndCorruptionIsCaught) {
   });
 }
 
+TEST_F(RecordStoreTest, LoadsSerializedRecordsWithoutParsingThem) {
+  std::optional<cursor::RecordVersion> version;
+  {
+    std::unique_ptr<RecordContext> context = NewContext();
+    std::unique_ptr<RecordStore> store = OpenStore(*context);
+    SavedRecord ada = Save(*store, "Customer", kAda);
+    ASSERT_TRUE(context->Commit().ok());
+    version = *context->CompleteVersion(*ada.version);
+  }
+  InStore([&](RecordStore& store) {
+    auto loaded = store.LoadSerializedRecord(Tuple::Of(1, 5));
+    ASSERT_TRUE(loaded.ok() && loaded->has_value()) << loaded.status();
+    EXPECT_EQ((*loaded)->type->name(), "Customer");
+    EXPECT_EQ((*loaded)->bytes, Record("Customer", kAda)->SerializeAsString());
+    EXPECT_EQ((*loaded)->version, version);
+    EXPECT_FALSE(store.LoadSerializedRecord(Tuple::Of(1, 6))->has_value());
+  });
+  // The bytes are handed out unparsed; a union field that is no record type is corruption.
+  {
+    std::unique_ptr<kv::Transaction> txn = db_->CreateTransaction();
+    txn->Set(kStore.Pack(Tuple::Of(1, 1, 6, 0)), std::string("\x01\x00\x0a\x03" "abc", 7));
+    txn->Set(kStore.Pack(Tuple::Of(1, 1, 7, 0)), std::string("\x01\x00\x7a\x03" "abc", 7));
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  InStore([&](RecordStore& store) {
+    auto unparsed = store.LoadSerializedRecord(Tuple::Of(1, 6));
+    ASSERT_TRUE(unparsed.ok() && unparsed->has_value()) << unparsed.status();
+    EXPECT_EQ((*unparsed)->bytes, "abc");
+    EXPECT_EQ(store.LoadSerializedRecord(Tuple::Of(1, 7)).status().message(),
+              "data_corruption (8004): record (1, 7): its union field 15 is not a record type "
+              "of the metadata");
+  });
+}
+
 }  // namespace
 }  // namespace recordstore::store
