@@ -579,8 +579,9 @@ StatusOr<std::string> RecordStore::Encode(const metadata::RecordType& type,
   return serializer_.Serialize(payload, record_key);
 }
 
-StatusOr<StoredRecord> RecordStore::Decode(const Tuple& primary_key, std::string_view stored,
-                                           const std::string& record_key) const {
+StatusOr<RecordStore::UnionPayload> RecordStore::Unwrap(const Tuple& primary_key,
+                                                        std::string_view stored,
+                                                        const std::string& record_key) const {
   StatusOr<std::string> deserialized = serializer_.Deserialize(stored, record_key);
   if (!deserialized.ok()) {
     // The serializer knows only key bytes: name the record here, keeping the error number.
@@ -591,7 +592,9 @@ StatusOr<StoredRecord> RecordStore::Decode(const Tuple& primary_key, std::string
         [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
     return named;
   }
-  const std::string& payload = *deserialized;
+  UnionPayload unwrapped;
+  unwrapped.payload = *std::move(deserialized);
+  const std::string& payload = unwrapped.payload;
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(payload.data()),
                                             static_cast<int>(payload.size()));
   const uint32_t tag = in.ReadTag();
@@ -602,23 +605,31 @@ StatusOr<StoredRecord> RecordStore::Decode(const Tuple& primary_key, std::string
     return Corrupt(primary_key, "the stored bytes are not a record type union");
   }
   const int field_number = google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag);
-  const metadata::RecordType* type = nullptr;
   for (const metadata::RecordType& candidate : metadata_.record_types()) {
-    if (candidate.union_field_number() == field_number) type = &candidate;
+    if (candidate.union_field_number() == field_number) unwrapped.type = &candidate;
   }
-  if (type == nullptr) {
+  if (unwrapped.type == nullptr) {
     return Corrupt(primary_key, "its union field " + std::to_string(field_number) +
                                     " is not a record type of the metadata");
   }
+  unwrapped.body_offset = static_cast<size_t>(in.CurrentPosition());
+  return unwrapped;
+}
+
+StatusOr<StoredRecord> RecordStore::Decode(const Tuple& primary_key, std::string_view stored,
+                                           const std::string& record_key) const {
+  ASSIGN_OR_RETURN(UnionPayload unwrapped, Unwrap(primary_key, stored, record_key));
+  const metadata::RecordType* type = unwrapped.type;
   StoredRecord record;
   record.type = type;
   record.message = metadata_.NewRecord(*type);
   // ParseFromArray also walks the message by reflection for missing required fields; most
   // types cannot miss any.
-  const char* body = payload.data() + in.CurrentPosition();
+  std::string_view body = unwrapped.body();
+  const int length = static_cast<int>(body.size());
   if (!(type->may_miss_required_fields()
-            ? record.message->ParseFromArray(body, static_cast<int>(length))
-            : record.message->ParsePartialFromArray(body, static_cast<int>(length)))) {
+            ? record.message->ParseFromArray(body.data(), length)
+            : record.message->ParsePartialFromArray(body.data(), length))) {
     return Corrupt(primary_key, "it does not parse as " + type->name());
   }
   record.primary_key = primary_key;
@@ -848,37 +859,11 @@ StatusOr<std::optional<SerializedRecord>> RecordStore::LoadSerializedRecord(
   ASSIGN_OR_RETURN(std::optional<cursor::SplitRecord> split,
                    cursor::LoadSplitByPointReads(context_, records_, primary_key));
   if (!split.has_value()) return std::optional<SerializedRecord>();
-  StatusOr<std::string> deserialized =
-      serializer_.Deserialize(split->value, records_.Pack(primary_key));
-  if (!deserialized.ok()) {
-    // Named as Decode names it, keeping the error number.
-    Status named(deserialized.status().code(), "record " + primary_key.ToString() + ": " +
-                                                   std::string(deserialized.status().message()));
-    deserialized.status().ForEachPayload(
-        [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
-    return named;
-  }
-  const std::string& payload = *deserialized;
-  // The union message's one field (Decode): its number names the type, its value is the record.
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(payload.data()),
-                                            static_cast<int>(payload.size()));
-  const uint32_t tag = in.ReadTag();
-  uint32_t length = 0;
-  if (google::protobuf::internal::WireFormatLite::GetTagWireType(tag) !=
-          google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED ||
-      !in.ReadVarint32(&length) || length != payload.size() - in.CurrentPosition()) {
-    return Corrupt(primary_key, "the stored bytes are not a record type union");
-  }
-  const int field_number = google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag);
+  ASSIGN_OR_RETURN(UnionPayload unwrapped,
+                   Unwrap(primary_key, split->value, records_.Pack(primary_key)));
   SerializedRecord record;
-  for (const metadata::RecordType& candidate : metadata_.record_types()) {
-    if (candidate.union_field_number() == field_number) record.type = &candidate;
-  }
-  if (record.type == nullptr) {
-    return Corrupt(primary_key, "its union field " + std::to_string(field_number) +
-                                    " is not a record type of the metadata");
-  }
-  record.bytes = payload.substr(in.CurrentPosition());
+  record.type = unwrapped.type;
+  record.bytes = std::string(unwrapped.body());
   record.version = split->version;
   return std::optional<SerializedRecord>(std::move(record));
 }

@@ -287,6 +287,17 @@ class RecordStore {
   StatusOr<std::string> Encode(const metadata::RecordType& type,
                                const google::protobuf::Message& record,
                                const std::string& record_key) const;
+  // A stored record's payload: the record type union with its one field, whose number names
+  // the type and whose value is the record's bytes.
+  struct UnionPayload {
+    std::string payload;
+    const metadata::RecordType* type = nullptr;
+    size_t body_offset = 0;
+    std::string_view body() const { return std::string_view(payload).substr(body_offset); }
+  };
+  // Decrypts/decompresses `stored` and finds the record's type and bytes; errors name the record.
+  StatusOr<UnionPayload> Unwrap(const Tuple& primary_key, std::string_view stored,
+                                const std::string& record_key) const;
   StatusOr<StoredRecord> Decode(const Tuple& primary_key, std::string_view stored,
                                 const std::string& record_key) const;
   Status DeleteLoaded(const StoredRecord& record);
