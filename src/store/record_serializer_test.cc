@@ -209,6 +209,12 @@ TEST(AesGcmTest, ReusedContextsNeverMixUpKeys) {
   EXPECT_EQ(sealed_to, AesGcmSeal(b, nonce, "headtail", "plain"));
   EXPECT_EQ(AesGcmOpen(b, nonce, "he", "adtail", sealed_to), "plain");
   EXPECT_EQ(AesGcmOpen(b, nonce, "head", "tai", sealed_to), std::nullopt);
+  // Pieces too long to be joined on the stack (over 256 bytes together) go in one by one.
+  const std::string long_head(200, 'h');
+  const std::string long_tail(100, 't');
+  ASSERT_TRUE(AesGcmSealTo(b, nonce, long_head, long_tail, "plain", sealed_to.data()));
+  EXPECT_EQ(sealed_to, AesGcmSeal(b, nonce, long_head + long_tail, "plain"));
+  EXPECT_EQ(AesGcmOpen(b, nonce, "h", long_head.substr(1) + long_tail, sealed_to), "plain");
 
   // Threads with keys of their own, interleaved with this thread's.
   std::vector<std::thread> threads;
