@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/cord.h"
 #include "common/status_macros.h"
+#include "common/status_util.h"
 
 namespace recordstore {
 namespace {
@@ -68,6 +70,20 @@ TEST(StatusTest, MacrosPropagateErrors) {
   EXPECT_TRUE(HasErrorCode(Quarter(6).status(), ErrorCode::kInvalidArgument));
   EXPECT_TRUE(CheckEven(4).ok());
   EXPECT_TRUE(HasErrorCode(CheckEven(3), ErrorCode::kInvalidArgument));
+}
+
+TEST(StatusTest, WithMessageKeepsCodeAndPayloads) {
+  Status error = MakeError(ErrorCode::kDataCorruption, "bad row");
+  error.SetPayload("type.example/extra", absl::Cord("kept"));
+  Status reworded = WithMessage(error, "record (1): " + std::string(error.message()));
+  EXPECT_EQ(reworded.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(reworded.message(), "record (1): data_corruption (8004): bad row");
+  EXPECT_TRUE(HasErrorCode(reworded, ErrorCode::kDataCorruption));
+  EXPECT_EQ(reworded.GetPayload("type.example/extra"), absl::Cord("kept"));
+  // A status from elsewhere has no number before and none after.
+  Status foreign = WithMessage(absl::NotFoundError("x"), "y");
+  EXPECT_EQ(foreign, absl::NotFoundError("y"));
+  EXPECT_TRUE(WithMessage(absl::OkStatus(), "ignored").ok());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/status_macros.h"
+#include "common/status_util.h"
 #include "cursor/record_context.h"
 #include "cursor/split_helper.h"
 #include "tuple/tuple.h"
@@ -46,11 +47,8 @@ Status Corrupt(const std::string& what) {
 // `error` naming the record it is about, so that an operator can find it; the code and the
 // error number (payload) stay.
 Status NameRecord(const Status& error, const Tuple& primary_key) {
-  Status named(error.code(),
-               "record " + primary_key.ToString() + ": " + std::string(error.message()));
-  error.ForEachPayload(
-      [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
-  return named;
+  return WithMessage(error,
+                     "record " + primary_key.ToString() + ": " + std::string(error.message()));
 }
 
 }  // namespace

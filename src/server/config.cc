@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/status_macros.h"
+#include "common/status_util.h"
 #include "nlohmann/json.hpp"
 
 namespace recordstore::server {
@@ -168,10 +169,7 @@ Status ApplyConfigFile(const std::string& path, ServerOptions& options) {
   Status status =
       ApplyConfigJson(text.str(), std::filesystem::path(path).parent_path().string(), options);
   if (status.ok()) return status;
-  Status named(status.code(), std::string(status.message()) + " (" + path + ")");
-  status.ForEachPayload(
-      [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
-  return named;
+  return WithMessage(status, std::string(status.message()) + " (" + path + ")");
 }
 
 }  // namespace recordstore::server

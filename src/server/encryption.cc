@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/status_macros.h"
+#include "common/status_util.h"
 #include "tuple/directory_layer.h"
 
 namespace recordstore::server {
@@ -11,10 +12,7 @@ namespace {
 
 // `error` with "encryption at rest: " in front; the error number (payload) stays.
 Status Explain(const Status& error) {
-  Status named(error.code(), "encryption at rest: " + std::string(error.message()));
-  error.ForEachPayload(
-      [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
-  return named;
+  return WithMessage(error, "encryption at rest: " + std::string(error.message()));
 }
 
 struct FoundKey {

@@ -14,7 +14,6 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "crypto/master_key.h"
 #include "crypto/reencryption_job.h"
@@ -24,51 +23,17 @@
 #include "recordstore/v1/records.grpc.pb.h"
 #include "recordstore/v1/schema.grpc.pb.h"
 #include "server/server.h"
+#include "server/server_test_util.h"
 
 namespace recordstore::server {
 namespace {
 
 using grpc::StatusCode;
 
-#define ASSERT_OK(call)                                                                        \
-  do {                                                                                         \
-    grpc::Status rs_status = (call);                                                           \
-    ASSERT_TRUE(rs_status.ok()) << rs_status.error_code() << " " << rs_status.error_message(); \
-  } while (0)
-
-// The admin token of the server running now (each start sets it).
-std::string& BearerToken() {
-  static std::string token;
-  return token;
-}
-
-// Every gRPC call of this test gets its context here, with the server's admin token.
-std::unique_ptr<grpc::ClientContext> CallContext() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("authorization", "Bearer " + BearerToken());
-  return context;
-}
-
-std::string ReadSource(const std::string& relative) {
-  std::ifstream in(std::string(RS_SOURCE_DIR) + "/" + relative);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The shop schema with one index, on Order.customer_id: the markers go in fields that no
 // index holds (index keys show indexed values by design, docs/security.md).
-v1::SchemaSpec ShopSpec() {
-  v1::SchemaSpec spec;
-  for (const char* file : {"shop/common.proto", "shop/shop.proto"}) {
-    (*spec.mutable_proto_files())[file] = ReadSource(std::string("src/metadata/testdata/") + file);
-  }
-  for (const auto& [type, key] : std::vector<std::pair<std::string, std::string>>{
-           {"Customer", "customer_id"}, {"Order", "order_id"}, {"Product", "sku"}}) {
-    v1::RecordTypeSpec* record_type = spec.add_record_types();
-    record_type->set_name(type);
-    record_type->add_primary_key(key);
-  }
+v1::SchemaSpec IndexedShopSpec() {
+  v1::SchemaSpec spec = ShopSpec();
   v1::IndexSpec* index = spec.add_indexes();
   index->set_name("order_by_customer");
   index->set_type("value");
@@ -77,50 +42,13 @@ v1::SchemaSpec ShopSpec() {
   return spec;
 }
 
-v1::SpaceRef Space(const std::string& tenant, const std::string& space) {
-  v1::SpaceRef ref;
-  ref.set_tenant(tenant);
-  ref.set_record_space(space);
-  return ref;
-}
-
-class Client {
+class Client : public TestClient {
  public:
-  explicit Client(int port) {
-    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                       grpc::InsecureChannelCredentials());
-    admin_ = v1::Admin::NewStub(channel);
-    schema_ = v1::Schema::NewStub(channel);
-    records_ = v1::Records::NewStub(channel);
-  }
+  using TestClient::TestClient;
 
-  grpc::Status CreateTenant(const std::string& tenant) {
-    v1::CreateTenantRequest request;
-    request.set_tenant(tenant);
-    v1::CreateTenantResponse response;
-    return admin_->CreateTenant(CallContext().get(), request, &response);
-  }
-  grpc::Status DeleteTenant(const std::string& tenant) {
-    v1::DeleteTenantRequest request;
-    request.set_tenant(tenant);
-    v1::DeleteTenantResponse response;
-    return admin_->DeleteTenant(CallContext().get(), request, &response);
-  }
   // The tenant, its space and the shop schema.
   grpc::Status CreateShop(const v1::SpaceRef& space) {
-    grpc::Status status = CreateTenant(space.tenant());
-    if (!status.ok()) return status;
-    v1::CreateRecordSpaceRequest create;
-    create.set_tenant(space.tenant());
-    create.set_record_space(space.record_space());
-    v1::CreateRecordSpaceResponse created;
-    status = admin_->CreateRecordSpace(CallContext().get(), create, &created);
-    if (!status.ok()) return status;
-    v1::UpdateSchemaRequest update;
-    *update.mutable_space() = space;
-    *update.mutable_schema() = ShopSpec();
-    v1::UpdateSchemaResponse updated;
-    return schema_->UpdateSchema(CallContext().get(), update, &updated);
+    return TestClient::CreateShop(space, IndexedShopSpec(), /*tenant_may_exist=*/false);
   }
   grpc::Status Put(const v1::SpaceRef& space, const std::string& type, const std::string& json) {
     v1::PutRequest request;
@@ -128,7 +56,7 @@ class Client {
     request.mutable_record()->set_record_type(type);
     request.mutable_record()->set_json(json);
     v1::PutResponse response;
-    return records_->Put(CallContext().get(), request, &response);
+    return records_->Put(Context().get(), request, &response);
   }
   // The record as JSON ("" when not found), or the call's error in `status`.
   std::string Get(const v1::SpaceRef& space, const std::string& type, int64_t id,
@@ -139,7 +67,7 @@ class Client {
     request.add_primary_key()->set_int64(id);
     request.set_json(true);
     v1::GetResponse response;
-    *status = records_->Get(CallContext().get(), request, &response);
+    *status = records_->Get(Context().get(), request, &response);
     return response.found() ? response.record().json() : "";
   }
   // The record's protobuf bytes ("" when not found): the server passes the stored bytes on
@@ -151,14 +79,9 @@ class Client {
     request.set_record_type(type);
     request.add_primary_key()->set_int64(id);
     v1::GetResponse response;
-    *status = records_->Get(CallContext().get(), request, &response);
+    *status = records_->Get(Context().get(), request, &response);
     return response.found() ? response.record().proto() : "";
   }
-
- private:
-  std::unique_ptr<v1::Admin::Stub> admin_;
-  std::unique_ptr<v1::Schema::Stub> schema_;
-  std::unique_ptr<v1::Records::Stub> records_;
 };
 
 // A fresh directory under the system's temporary directory, removed by the test.
@@ -209,8 +132,7 @@ class EncryptionAtRestTest : public ::testing::Test {
     StatusOr<std::unique_ptr<Server>> started = TryStart();
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = *std::move(started);
-    BearerToken() = server_->AdminToken();
-    client_ = std::make_unique<Client>(server_->grpc_port());
+    client_ = std::make_unique<Client>(server_->grpc_port(), server_->AdminToken());
   }
   void Stop() {
     server_->Shutdown();
@@ -283,7 +205,7 @@ class EncryptionAtRestTest : public ::testing::Test {
 TEST_F(EncryptionAtRestTest, MarkersPutThroughTheServerAreInNoFileOfTheDataDirectory) {
   Start();
   v1::SpaceRef space = Space("acme", "main");
-  ASSERT_OK(client_->CreateShop(space));
+  ASSERT_GRPC_OK(client_->CreateShop(space));
   std::vector<std::string> markers = PutMarkedRecords(space, 20);
   grpc::Status status;
   EXPECT_NE(client_->Get(space, "Order", 7, &status).find(Marker("note", 7)), std::string::npos);
@@ -303,7 +225,7 @@ TEST_F(EncryptionAtRestTest, ControlWithEncryptionOffFindsEveryMarker) {
   options_.encryption = false;
   Start();
   v1::SpaceRef space = Space("acme", "main");
-  ASSERT_OK(client_->CreateShop(space));
+  ASSERT_GRPC_OK(client_->CreateShop(space));
   std::vector<std::string> markers = PutMarkedRecords(space, 20);
   Stop();
   // Encryption off never creates a master key.
@@ -314,7 +236,7 @@ TEST_F(EncryptionAtRestTest, ControlWithEncryptionOffFindsEveryMarker) {
 TEST_F(EncryptionAtRestTest, TamperedCiphertextIsDataLossNamingTheRecordAndOthersStillServe) {
   Start();
   v1::SpaceRef space = Space("acme", "main");
-  ASSERT_OK(client_->CreateShop(space));
+  ASSERT_GRPC_OK(client_->CreateShop(space));
   PutMarkedRecords(space, 3);
   auto [key, record_key, value] = StoredRecord(space, "Order", 2);
   // A byte of the ciphertext body: after the 2-byte header, 4-byte key id and 12-byte nonce.
@@ -353,7 +275,7 @@ TEST_F(EncryptionAtRestTest, TamperedCiphertextIsDataLossNamingTheRecordAndOther
 TEST_F(EncryptionAtRestTest, ProtobufGetsOfTamperedRecordsAreDataLossToo) {
   Start();
   v1::SpaceRef space = Space("acme", "main");
-  ASSERT_OK(client_->CreateShop(space));
+  ASSERT_GRPC_OK(client_->CreateShop(space));
   PutMarkedRecords(space, 2);
   auto [key, record_key, value] = StoredRecord(space, "Order", 2);
   ASSERT_GT(value.size(), 30u);
@@ -375,7 +297,7 @@ TEST_F(EncryptionAtRestTest, ProtobufGetsOfTamperedRecordsAreDataLossToo) {
 TEST_F(EncryptionAtRestTest, RestartReadsWithTheSameMasterKeyAndRefusesAnother) {
   Start();
   v1::SpaceRef space = Space("acme", "main");
-  ASSERT_OK(client_->CreateShop(space));
+  ASSERT_GRPC_OK(client_->CreateShop(space));
   PutMarkedRecords(space, 2);
   const std::string master_id = server_->encryption().keys()->master().id();
   Stop();
@@ -447,7 +369,7 @@ TEST_F(EncryptionAtRestTest, RestartReadsWithTheSameMasterKeyAndRefusesAnother) 
 TEST_F(EncryptionAtRestTest, MasterKeyRotationRewrapsAtStartThenTheOldKeyIsNotNeeded) {
   Start();
   v1::SpaceRef space = Space("acme", "main");
-  ASSERT_OK(client_->CreateShop(space));
+  ASSERT_GRPC_OK(client_->CreateShop(space));
   PutMarkedRecords(space, 2);
   Stop();
 
@@ -473,7 +395,7 @@ TEST_F(EncryptionAtRestTest, MasterKeyRotationRewrapsAtStartThenTheOldKeyIsNotNe
 TEST_F(EncryptionAtRestTest, RotatedDataKeySealsNewWritesAndReencryptionMovesOldRecords) {
   Start();
   v1::SpaceRef space = Space("acme", "main");
-  ASSERT_OK(client_->CreateShop(space));
+  ASSERT_GRPC_OK(client_->CreateShop(space));
   PutMarkedRecords(space, 5);
   auto key_id = [&](int64_t order_id) {
     StatusOr<std::optional<uint32_t>> id =
@@ -515,7 +437,7 @@ TEST_F(EncryptionAtRestTest, RotatedDataKeySealsNewWritesAndReencryptionMovesOld
 TEST_F(EncryptionAtRestTest, DeletingATenantShredsItsKeys) {
   Start();
   v1::SpaceRef space = Space("acme", "main");
-  ASSERT_OK(client_->CreateShop(space));
+  ASSERT_GRPC_OK(client_->CreateShop(space));
   PutMarkedRecords(space, 1);
   // A leftover copy of a record, as an old SST file or a backup would hold, and the reader
   // the server had for it.
@@ -538,7 +460,7 @@ TEST_F(EncryptionAtRestTest, DeletingATenantShredsItsKeys) {
 
   // A tenant of the same name gets a new key, with the next id: what the old key sealed names
   // a key that no longer exists.
-  ASSERT_OK(client_->CreateShop(space));
+  ASSERT_GRPC_OK(client_->CreateShop(space));
   ASSERT_TRUE(client_->Put(space, "Order", R"({"order_id": 1, "customer_id": 1})").ok());
   EXPECT_EQ(key_count("acme"), 1u);
   StatusOr<store::RecordStoreOptions> after = server_->state().store_options("acme");
@@ -560,7 +482,7 @@ TEST_F(EncryptionAtRestTest, DeletingATenantShredsItsKeys) {
 TEST_F(EncryptionAtRestTest, EncryptionOffWritesPlaintextAndReadsOldRecordsOnlyWithTheKey) {
   Start();
   v1::SpaceRef space = Space("acme", "main");
-  ASSERT_OK(client_->CreateShop(space));
+  ASSERT_GRPC_OK(client_->CreateShop(space));
   PutMarkedRecords(space, 1);
   Stop();
 

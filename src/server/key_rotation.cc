@@ -6,6 +6,7 @@
 
 #include "absl/time/time.h"
 #include "common/status_macros.h"
+#include "common/status_util.h"
 #include "tuple/directory_layer.h"
 #include "tuple/tuple.h"
 
@@ -20,11 +21,8 @@ Status Precondition(const std::string& message) {
 
 // `error` naming the record space it happened in; the code and the error number stay.
 Status InSpace(const Status& error, const std::string& tenant, const std::string& space) {
-  Status named(error.code(),
-               "record space " + tenant + "/" + space + ": " + std::string(error.message()));
-  error.ForEachPayload(
-      [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
-  return named;
+  return WithMessage(error,
+                     "record space " + tenant + "/" + space + ": " + std::string(error.message()));
 }
 
 }  // namespace

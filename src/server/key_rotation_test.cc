@@ -9,7 +9,6 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -20,82 +19,21 @@
 #include "recordstore/v1/records.grpc.pb.h"
 #include "recordstore/v1/schema.grpc.pb.h"
 #include "server/server.h"
+#include "server/server_test_util.h"
 
 namespace recordstore::server {
 namespace {
 
 using grpc::StatusCode;
 
-#define ASSERT_OK(call)                                                                        \
-  do {                                                                                         \
-    grpc::Status rs_status = (call);                                                           \
-    ASSERT_TRUE(rs_status.ok()) << rs_status.error_code() << " " << rs_status.error_message(); \
-  } while (0)
-
-std::string ReadSource(const std::string& relative) {
-  std::ifstream in(std::string(RS_SOURCE_DIR) + "/" + relative);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-v1::SchemaSpec ShopSpec() {
-  v1::SchemaSpec spec;
-  for (const char* file : {"shop/common.proto", "shop/shop.proto"}) {
-    (*spec.mutable_proto_files())[file] = ReadSource(std::string("src/metadata/testdata/") + file);
-  }
-  for (const auto& [type, key] : std::vector<std::pair<std::string, std::string>>{
-           {"Customer", "customer_id"}, {"Order", "order_id"}, {"Product", "sku"}}) {
-    v1::RecordTypeSpec* record_type = spec.add_record_types();
-    record_type->set_name(type);
-    record_type->add_primary_key(key);
-  }
-  return spec;
-}
-
-class Client {
+// The shop in a record space, and orders and customers by id.
+class Client : public TestClient {
  public:
-  Client(int port, std::string token) : token_(std::move(token)) {
-    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                       grpc::InsecureChannelCredentials());
-    admin_ = v1::Admin::NewStub(channel);
-    schema_ = v1::Schema::NewStub(channel);
-    records_ = v1::Records::NewStub(channel);
-  }
+  using TestClient::TestClient;
 
-  std::unique_ptr<grpc::ClientContext> Context() {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->AddMetadata("authorization", "Bearer " + token_);
-    return context;
-  }
-  grpc::Status CreateTenant(const std::string& tenant) {
-    v1::CreateTenantRequest request;
-    request.set_tenant(tenant);
-    v1::CreateTenantResponse response;
-    return admin_->CreateTenant(Context().get(), request, &response);
-  }
-  grpc::Status DeleteTenant(const std::string& tenant) {
-    v1::DeleteTenantRequest request;
-    request.set_tenant(tenant);
-    v1::DeleteTenantResponse response;
-    return admin_->DeleteTenant(Context().get(), request, &response);
-  }
   // The space (and its tenant unless it exists) with the shop schema.
   grpc::Status CreateShop(const std::string& tenant, const std::string& space) {
-    grpc::Status status = CreateTenant(tenant);
-    if (!status.ok() && status.error_code() != StatusCode::ALREADY_EXISTS) return status;
-    v1::CreateRecordSpaceRequest create;
-    create.set_tenant(tenant);
-    create.set_record_space(space);
-    v1::CreateRecordSpaceResponse created;
-    status = admin_->CreateRecordSpace(Context().get(), create, &created);
-    if (!status.ok()) return status;
-    v1::UpdateSchemaRequest update;
-    update.mutable_space()->set_tenant(tenant);
-    update.mutable_space()->set_record_space(space);
-    *update.mutable_schema() = ShopSpec();
-    v1::UpdateSchemaResponse updated;
-    return schema_->UpdateSchema(Context().get(), update, &updated);
+    return TestClient::CreateShop(Space(tenant, space), ShopSpec(), /*tenant_may_exist=*/true);
   }
   // Orders [first, last] and as many customers, in one batch.
   grpc::Status PutShop(const std::string& tenant, const std::string& space, int first, int last) {
@@ -148,12 +86,6 @@ class Client {
     request.set_tenant(tenant);
     return admin_->GetTenantKeyStatus(Context().get(), request, response);
   }
-
- private:
-  std::string token_;
-  std::unique_ptr<v1::Admin::Stub> admin_;
-  std::unique_ptr<v1::Schema::Stub> schema_;
-  std::unique_ptr<v1::Records::Stub> records_;
 };
 
 // What the raw KV range of a record space's records holds.
@@ -273,13 +205,13 @@ class KeyRotationTest : public ::testing::Test {
 
 TEST_F(KeyRotationTest, RotationSealsNewWritesAndReencryptsEveryRecordOfTheTenant) {
   Start();
-  ASSERT_OK(client_->CreateShop("acme", "main"));
-  ASSERT_OK(client_->CreateShop("acme", "eu"));
-  ASSERT_OK(client_->CreateShop("acme", "empty"));
-  ASSERT_OK(client_->CreateShop("globex", "main"));
-  ASSERT_OK(client_->PutShop("acme", "main", 1, 300));
-  ASSERT_OK(client_->PutShop("acme", "eu", 1, 20));
-  ASSERT_OK(client_->PutShop("globex", "main", 1, 5));
+  ASSERT_GRPC_OK(client_->CreateShop("acme", "main"));
+  ASSERT_GRPC_OK(client_->CreateShop("acme", "eu"));
+  ASSERT_GRPC_OK(client_->CreateShop("acme", "empty"));
+  ASSERT_GRPC_OK(client_->CreateShop("globex", "main"));
+  ASSERT_GRPC_OK(client_->PutShop("acme", "main", 1, 300));
+  ASSERT_GRPC_OK(client_->PutShop("acme", "eu", 1, 20));
+  ASSERT_GRPC_OK(client_->PutShop("globex", "main", 1, 5));
   std::map<std::string, std::string> main_before = client_->ReadShop("acme", "main", 1, 300);
   std::map<std::string, std::string> eu_before = client_->ReadShop("acme", "eu", 1, 20);
   RawRecords raw_before = ScanRaw("acme", "main");
@@ -289,14 +221,14 @@ TEST_F(KeyRotationTest, RotationSealsNewWritesAndReencryptsEveryRecordOfTheTenan
             "target 0 scanned 0 rewritten 0 done; main target 0 scanned 0 rewritten 0 done");
 
   v1::RotateTenantKeyResponse rotated;
-  ASSERT_OK(client_->Rotate("acme", &rotated));
+  ASSERT_GRPC_OK(client_->Rotate("acme", &rotated));
   EXPECT_EQ(rotated.new_key_id(), 2u);
   EXPECT_EQ(rotated.previous_key_id(), 1u);
   EXPECT_EQ(
       std::vector<std::string>(rotated.record_spaces().begin(), rotated.record_spaces().end()),
       (std::vector<std::string>{"empty", "eu", "main"}));
   // Written after the rotation: sealed with key 2 at once.
-  ASSERT_OK(client_->PutShop("acme", "eu", 21, 21));
+  ASSERT_GRPC_OK(client_->PutShop("acme", "eu", 21, 21));
 
   v1::GetTenantKeyStatusResponse status = WaitUntilReencrypted("acme");
   // 600 main records, 42 in eu (two of them already on key 2, so not rewritten), none in empty.
@@ -330,10 +262,10 @@ TEST_F(KeyRotationTest, ASecondRotationDuringTheReencryptionRetargetsIt) {
   // 50 records per second: batches of 50, one per second, so the first pass is still running.
   options_.reencryption_records_per_second = 50;
   Start();
-  ASSERT_OK(client_->CreateShop("acme", "main"));
-  ASSERT_OK(client_->PutShop("acme", "main", 1, 100));
+  ASSERT_GRPC_OK(client_->CreateShop("acme", "main"));
+  ASSERT_GRPC_OK(client_->PutShop("acme", "main", 1, 100));
   v1::RotateTenantKeyResponse first;
-  ASSERT_OK(client_->Rotate("acme", &first));
+  ASSERT_GRPC_OK(client_->Rotate("acme", &first));
   EXPECT_EQ(first.new_key_id(), 2u);
   // The first batch has moved records to key 2.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -342,7 +274,7 @@ TEST_F(KeyRotationTest, ASecondRotationDuringTheReencryptionRetargetsIt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   v1::RotateTenantKeyResponse second;
-  ASSERT_OK(client_->Rotate("acme", &second));
+  ASSERT_GRPC_OK(client_->Rotate("acme", &second));
   EXPECT_EQ(second.new_key_id(), 3u);
   EXPECT_EQ(second.previous_key_id(), 2u);
   // Key 1 stays in use until the re-encryption ends, whichever key it moves records to.
@@ -372,11 +304,11 @@ TEST_F(KeyRotationTest, ARestartInTheMiddleResumesTheReencryption) {
   // between batches with most records still on key 1.
   options_.reencryption_records_per_second = 10;
   Start();
-  ASSERT_OK(client_->CreateShop("acme", "main"));
-  ASSERT_OK(client_->PutShop("acme", "main", 1, 50));
+  ASSERT_GRPC_OK(client_->CreateShop("acme", "main"));
+  ASSERT_GRPC_OK(client_->PutShop("acme", "main", 1, 50));
   std::map<std::string, std::string> before = client_->ReadShop("acme", "main", 1, 50);
   v1::RotateTenantKeyResponse rotated;
-  ASSERT_OK(client_->Rotate("acme", &rotated));
+  ASSERT_GRPC_OK(client_->Rotate("acme", &rotated));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (OnlySpace("acme").records_scanned() == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -402,8 +334,8 @@ TEST_F(KeyRotationTest, ARestartInTheMiddleResumesTheReencryption) {
 
 TEST_F(KeyRotationTest, ADamagedRecordStopsTheReencryptionAndIsReported) {
   Start();
-  ASSERT_OK(client_->CreateShop("acme", "main"));
-  ASSERT_OK(client_->PutShop("acme", "main", 1, 3));
+  ASSERT_GRPC_OK(client_->CreateShop("acme", "main"));
+  ASSERT_GRPC_OK(client_->PutShop("acme", "main", 1, 3));
   // Flip a byte of order 2's ciphertext body (after the 2-byte header, the key id and nonce).
   std::string kv_key;
   std::string value;
@@ -426,7 +358,7 @@ TEST_F(KeyRotationTest, ADamagedRecordStopsTheReencryptionAndIsReported) {
   ASSERT_TRUE(write->Commit().ok());
 
   v1::RotateTenantKeyResponse rotated;
-  ASSERT_OK(client_->Rotate("acme", &rotated));
+  ASSERT_GRPC_OK(client_->Rotate("acme", &rotated));
   v1::GetTenantKeyStatusResponse status = Status("acme");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (status.error().empty() && std::chrono::steady_clock::now() < deadline) {
@@ -457,15 +389,15 @@ TEST_F(KeyRotationTest, UnknownTenantIsNotFound) {
   EXPECT_EQ(status.error_code(), StatusCode::NOT_FOUND);
   EXPECT_EQ(status.error_message(), "not_found (8002): no tenant nobody");
   // No key was made for it.
-  ASSERT_OK(client_->CreateTenant("nobody"));
+  ASSERT_GRPC_OK(client_->CreateTenant("nobody"));
   EXPECT_EQ(ToText(Status("nobody")), "current 0 keys referenced idle");
 }
 
 TEST_F(KeyRotationTest, ATenantWithoutKeysGetsItsFirstKey) {
   Start();
-  ASSERT_OK(client_->CreateTenant("acme"));
+  ASSERT_GRPC_OK(client_->CreateTenant("acme"));
   v1::RotateTenantKeyResponse rotated;
-  ASSERT_OK(client_->Rotate("acme", &rotated));
+  ASSERT_GRPC_OK(client_->Rotate("acme", &rotated));
   EXPECT_EQ(rotated.new_key_id(), 1u);
   EXPECT_EQ(rotated.previous_key_id(), 0u);
   EXPECT_EQ(rotated.record_spaces_size(), 0);
@@ -475,7 +407,7 @@ TEST_F(KeyRotationTest, ATenantWithoutKeysGetsItsFirstKey) {
 TEST_F(KeyRotationTest, EncryptionOffIsAFailedPreconditionSayingWhatToFix) {
   options_.encryption = false;
   Start();
-  ASSERT_OK(client_->CreateShop("acme", "main"));
+  ASSERT_GRPC_OK(client_->CreateShop("acme", "main"));
   const std::string no_master_key =
       "encryption at rest: the server has no master key (it runs with --encryption=off and "
       "found no key file or RECORDSTORE_MASTER_KEY), so tenants have no data keys; start it "
@@ -494,8 +426,8 @@ TEST_F(KeyRotationTest, EncryptionOffIsAFailedPreconditionSayingWhatToFix) {
   // read, not rotated.
   options_.encryption = true;
   Start();
-  ASSERT_OK(client_->CreateShop("globex", "main"));
-  ASSERT_OK(client_->PutShop("globex", "main", 1, 1));
+  ASSERT_GRPC_OK(client_->CreateShop("globex", "main"));
+  ASSERT_GRPC_OK(client_->PutShop("globex", "main", 1, 1));
   Stop();
   options_.encryption = false;
   Start();
@@ -512,17 +444,17 @@ TEST_F(KeyRotationTest, EncryptionOffIsAFailedPreconditionSayingWhatToFix) {
 TEST_F(KeyRotationTest, DeletingATenantDropsItsPendingReencryption) {
   options_.reencryption_records_per_second = 10;
   Start();
-  ASSERT_OK(client_->CreateShop("acme", "main"));
-  ASSERT_OK(client_->PutShop("acme", "main", 1, 50));
+  ASSERT_GRPC_OK(client_->CreateShop("acme", "main"));
+  ASSERT_GRPC_OK(client_->PutShop("acme", "main", 1, 50));
   v1::RotateTenantKeyResponse rotated;
-  ASSERT_OK(client_->Rotate("acme", &rotated));
+  ASSERT_GRPC_OK(client_->Rotate("acme", &rotated));
   EXPECT_TRUE(Status("acme").reencrypting());
-  ASSERT_OK(client_->DeleteTenant("acme"));
+  ASSERT_GRPC_OK(client_->DeleteTenant("acme"));
   v1::GetTenantKeyStatusResponse key_status;
   EXPECT_EQ(client_->Status("acme", &key_status).error_code(), StatusCode::NOT_FOUND);
   // A tenant of the same name starts clean, with the next key id (never reused).
-  ASSERT_OK(client_->CreateShop("acme", "main"));
-  ASSERT_OK(client_->PutShop("acme", "main", 1, 1));
+  ASSERT_GRPC_OK(client_->CreateShop("acme", "main"));
+  ASSERT_GRPC_OK(client_->PutShop("acme", "main", 1, 1));
   EXPECT_EQ(ToText(Status("acme")),
             "current 3 keys 3 referenced 3 idle; main target 0 scanned 0 rewritten 0 done");
   // And a restart resumes nothing for it.

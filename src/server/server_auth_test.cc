@@ -7,7 +7,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/escaping.h"
 #include "auth/access.h"
@@ -19,6 +18,7 @@
 #include "recordstore/v1/records.grpc.pb.h"
 #include "recordstore/v1/schema.grpc.pb.h"
 #include "server/server.h"
+#include "server/server_test_util.h"
 #include "server/token_channel.h"
 
 namespace recordstore::server {
@@ -28,35 +28,6 @@ namespace fs = std::filesystem;
 using auth::Grant;
 using auth::Operation;
 using grpc::StatusCode;
-
-std::string ReadSource(const std::string& relative) {
-  std::ifstream in(std::string(RS_SOURCE_DIR) + "/" + relative);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-v1::SchemaSpec ShopSpec() {
-  v1::SchemaSpec spec;
-  (*spec.mutable_proto_files())["shop/common.proto"] =
-      ReadSource("src/metadata/testdata/shop/common.proto");
-  (*spec.mutable_proto_files())["shop/shop.proto"] =
-      ReadSource("src/metadata/testdata/shop/shop.proto");
-  for (const auto& [type, key] : std::vector<std::pair<std::string, std::string>>{
-           {"Customer", "customer_id"}, {"Order", "order_id"}, {"Product", "sku"}}) {
-    v1::RecordTypeSpec* record_type = spec.add_record_types();
-    record_type->set_name(type);
-    record_type->add_primary_key(key);
-  }
-  return spec;
-}
-
-v1::SpaceRef Space(const std::string& tenant, const std::string& space) {
-  v1::SpaceRef ref;
-  ref.set_tenant(tenant);
-  ref.set_record_space(space);
-  return ref;
-}
 
 v1::Record Json(const std::string& type, const std::string& json) {
   v1::Record record;

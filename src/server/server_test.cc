@@ -25,6 +25,7 @@
 #include "recordstore/v1/query.grpc.pb.h"
 #include "recordstore/v1/records.grpc.pb.h"
 #include "recordstore/v1/schema.grpc.pb.h"
+#include "server/server_test_util.h"
 #include "server/token_channel.h"
 #include "tuple/directory_layer.h"
 
@@ -33,18 +34,6 @@ namespace {
 
 namespace pb = google::protobuf;
 using grpc::StatusCode;
-
-std::string ReadSource(const std::string& relative) {
-  std::ifstream in(std::string(RS_SOURCE_DIR) + "/" + relative);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::map<std::string, std::string> ShopSources() {
-  return {{"shop/common.proto", ReadSource("src/metadata/testdata/shop/common.proto")},
-          {"shop/shop.proto", ReadSource("src/metadata/testdata/shop/shop.proto")}};
-}
 
 v1::IndexSpec Index(const std::string& name, const std::string& type,
                     std::vector<std::string> fields, std::vector<std::string> types = {"Order"}) {
@@ -58,15 +47,8 @@ v1::IndexSpec Index(const std::string& name, const std::string& type,
 
 // The shop schema: Customer, Order, Product, an index of orders by customer, order count and
 // sum of totals.
-v1::SchemaSpec ShopSpec() {
-  v1::SchemaSpec spec;
-  for (const auto& [name, text] : ShopSources()) (*spec.mutable_proto_files())[name] = text;
-  for (const auto& [type, key] : std::vector<std::pair<std::string, std::string>>{
-           {"Customer", "customer_id"}, {"Order", "order_id"}, {"Product", "sku"}}) {
-    v1::RecordTypeSpec* record_type = spec.add_record_types();
-    record_type->set_name(type);
-    record_type->add_primary_key(key);
-  }
+v1::SchemaSpec IndexedShopSpec() {
+  v1::SchemaSpec spec = ShopSpec();
   *spec.add_indexes() = Index("order_by_customer", "value", {"customer_id"});
   *spec.add_indexes() = Index("order_count", "count", {});
   *spec.add_indexes() = Index("order_total_sum", "sum", {"total"});
@@ -277,13 +259,6 @@ std::unique_ptr<Client> Connect(int port, const std::string& token) {
   return std::make_unique<Client>(TokenChannel("127.0.0.1:" + std::to_string(port), token));
 }
 
-v1::SpaceRef Space(const std::string& tenant, const std::string& space) {
-  v1::SpaceRef ref;
-  ref.set_tenant(tenant);
-  ref.set_record_space(space);
-  return ref;
-}
-
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -308,7 +283,7 @@ class ServerTest : public ::testing::Test {
     EXPECT_TRUE(client_->CreateSpace(tenant, name).ok());
     v1::SpaceRef space = Space(tenant, name);
     v1::UpdateSchemaResponse response;
-    grpc::Status status = client_->UpdateSchema(space, ShopSpec(), &response);
+    grpc::Status status = client_->UpdateSchema(space, IndexedShopSpec(), &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(response.version(), 1);
     return space;
@@ -447,7 +422,7 @@ TEST_F(ServerTest, SchemaUploadedFromProtoTextIsServedBack) {
                                                         {"order_total_sum", "readable"}}));
   // The same spec again is no change: the version stays.
   v1::UpdateSchemaResponse response;
-  ASSERT_TRUE(client_->UpdateSchema(space, ShopSpec(), &response).ok());
+  ASSERT_TRUE(client_->UpdateSchema(space, IndexedShopSpec(), &response).ok());
   EXPECT_EQ(response.version(), 1);
   EXPECT_TRUE(response.changed_indexes().empty());
 }
@@ -465,7 +440,7 @@ TEST_F(ServerTest, SpaceWithoutSchemaSaysToSetOne) {
 TEST_F(ServerTest, AddedIndexOnSmallSpaceIsReadableAtOnce) {
   v1::SpaceRef space = ShopSpace();
   PutOrders(space, 20);
-  v1::SchemaSpec spec = ShopSpec();
+  v1::SchemaSpec spec = IndexedShopSpec();
   *spec.add_indexes() = Index("order_by_total", "value", {"total"});
   v1::UpdateSchemaResponse response;
   ASSERT_TRUE(client_->UpdateSchema(space, spec, &response).ok());
@@ -497,7 +472,7 @@ TEST_F(ServerTest, AddedIndexOnLargeSpaceBuildsOnlineThenBecomesReadable) {
   v1::SpaceRef space = ShopSpace();
   const int kOrders = 400;  // above the inline limit (100)
   PutOrders(space, kOrders);
-  v1::SchemaSpec spec = ShopSpec();
+  v1::SchemaSpec spec = IndexedShopSpec();
   *spec.add_indexes() = Index("order_by_total", "value", {"total"});
   v1::UpdateSchemaResponse response;
   ASSERT_TRUE(client_->UpdateSchema(space, spec, &response).ok());
@@ -549,7 +524,7 @@ TEST_F(ServerTest, IncompatibleChangeIsRefusedNamingTheRuleAndChangesNothing) {
   v1::SpaceRef space = ShopSpace();
   PutOrders(space, 5);
   const std::vector<kv::KeyValue> before = Dump();
-  v1::SchemaSpec spec = ShopSpec();
+  v1::SchemaSpec spec = IndexedShopSpec();
   std::string& shop = (*spec.mutable_proto_files())["shop/shop.proto"];
   const std::string from = "int64 total = 5;";
   ASSERT_NE(shop.find(from), std::string::npos);
@@ -564,7 +539,7 @@ TEST_F(ServerTest, IncompatibleChangeIsRefusedNamingTheRuleAndChangesNothing) {
     EXPECT_NE(status.error_message().find("Order.total"), std::string::npos);
   }
   // A removed record type and a changed primary key are named too.
-  v1::SchemaSpec removed = ShopSpec();
+  v1::SchemaSpec removed = IndexedShopSpec();
   removed.mutable_record_types()->RemoveLast();
   std::string& union_text = (*removed.mutable_proto_files())["shop/shop.proto"];
   const std::string product = "  Product _Product = 3;\n";
@@ -585,7 +560,7 @@ TEST_F(ServerTest, DryRunValidatesAndStoresNothing) {
   v1::SpaceRef space = ShopSpace();
   PutOrders(space, 5);
   const std::vector<kv::KeyValue> before = Dump();
-  v1::SchemaSpec spec = ShopSpec();
+  v1::SchemaSpec spec = IndexedShopSpec();
   *spec.add_indexes() = Index("order_by_total", "value", {"total"});
   spec.mutable_indexes()->DeleteSubrange(1, 1);  // drop order_count
   v1::UpdateSchemaResponse response;
@@ -884,17 +859,17 @@ TEST_F(ServerTest, MalformedInputIsRefusedAndNothingStoredChanges) {
   request.clear_sql();
   expect(client_->Execute(request).status, StatusCode::INVALID_ARGUMENT, "neither sql nor");
 
-  v1::SchemaSpec broken = ShopSpec();
+  v1::SchemaSpec broken = IndexedShopSpec();
   (*broken.mutable_proto_files())["shop/shop.proto"] += "\nmessage Broken { int64 = 1; }\n";
   v1::UpdateSchemaResponse response;
   expect(client_->UpdateSchema(space, broken, &response), StatusCode::INVALID_ARGUMENT,
          "shop/shop.proto:");
-  v1::SchemaSpec bad_path = ShopSpec();
+  v1::SchemaSpec bad_path = IndexedShopSpec();
   *bad_path.add_indexes() = Index("weird", "value", {"total..x"});
   expect(client_->UpdateSchema(space, bad_path, &response), StatusCode::INVALID_ARGUMENT,
          "field path \"total..x\"");
   for (const std::string type : {"rank", "bogus"}) {
-    v1::SchemaSpec bad_type = ShopSpec();
+    v1::SchemaSpec bad_type = IndexedShopSpec();
     *bad_type.add_indexes() = Index("weird", type, {"total"});
     expect(client_->UpdateSchema(space, bad_type, &response), StatusCode::INVALID_ARGUMENT,
            "index weird has type \"" + type + "\"");
@@ -1242,7 +1217,7 @@ TEST_F(ServerTest, IndexBuildStoppedByShutdownResumesAfterRestart) {
   StartServer();
   v1::SpaceRef space = ShopSpace();
   PutOrders(space, 400);
-  v1::SchemaSpec spec = ShopSpec();
+  v1::SchemaSpec spec = IndexedShopSpec();
   *spec.add_indexes() = Index("order_by_total", "value", {"total"});
   v1::UpdateSchemaResponse response;
   ASSERT_TRUE(client_->UpdateSchema(space, spec, &response).ok());

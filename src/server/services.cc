@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
+#include "common/status_util.h"
 #include "indexer/online_indexer.h"
 #include "metadata/evolution.h"
 #include "query/planner.h"
@@ -86,14 +87,6 @@ class Call {
   std::shared_ptr<const auth::VerifiedToken> token_;
 };
 
-// `error` with `message` instead of its own; the code and the error number (payload) stay.
-Status Reworded(const Status& error, const std::string& message) {
-  Status reworded(error.code(), message);
-  error.ForEachPayload(
-      [&](absl::string_view url, const absl::Cord& payload) { reworded.SetPayload(url, payload); });
-  return reworded;
-}
-
 // Returns the refusal from `call`'s authorization, if any.
 #define RS_AUTHORIZE(call, context, request)                                \
   if (Status denied = (call).Authorize((context), (request)); !denied.ok()) \
@@ -113,10 +106,10 @@ Status RunTransaction(ServiceState& state, std::string_view method,
     if (!IsRetryable(status)) return status;
     if (attempt >= kMaxAttempts) {
       // Keeps the "name (number): " prefix every error message starts with.
-      return Reworded(status, std::string(status.message()) + "; gave up after " +
-                                  std::to_string(kMaxAttempts) +
-                                  " attempts: retry the request later, or have fewer requests "
-                                  "write what it reads");
+      return WithMessage(status, std::string(status.message()) + "; gave up after " +
+                                     std::to_string(kMaxAttempts) +
+                                     " attempts: retry the request later, or have fewer requests "
+                                     "write what it reads");
     }
     if (state.observer != nullptr) state.observer->OnRetry(method, status);
     RETURN_IF_ERROR(context.txn().OnError(status));
@@ -159,7 +152,8 @@ StatusOr<const metadata::RecordType*> FindType(const metadata::RecordMetaData& m
 // `error` of the batch's record `index`, saying which one; the error number (payload) stays,
 // so a retryable error is still retried.
 Status NameRecord(const Status& error, size_t index) {
-  return Reworded(error, "record " + std::to_string(index) + ": " + std::string(error.message()));
+  return WithMessage(error,
+                     "record " + std::to_string(index) + ": " + std::string(error.message()));
 }
 
 // The server's primary keys: the record type key, then the client's columns.

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/status_macros.h"
+#include "common/status_util.h"
 #include "cursor/split_helper.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
@@ -586,11 +587,8 @@ StatusOr<RecordStore::UnionPayload> RecordStore::Unwrap(const Tuple& primary_key
   if (!deserialized.ok()) {
     // The serializer knows only key bytes: name the record here, keeping the error number.
     const Status& error = deserialized.status();
-    Status named(error.code(),
-                 "record " + primary_key.ToString() + ": " + std::string(error.message()));
-    error.ForEachPayload(
-        [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
-    return named;
+    return WithMessage(error,
+                       "record " + primary_key.ToString() + ": " + std::string(error.message()));
   }
   UnionPayload unwrapped;
   unwrapped.payload = *std::move(deserialized);
