@@ -115,14 +115,16 @@ bool IndexMaintainerRegistry::Supports(std::string_view type) const {
   return factories_.find(type) != factories_.end();
 }
 
+Status IndexMaintainerRegistry::CheckSupported(const metadata::Index& index) const {
+  if (Supports(index.type())) return absl::OkStatus();
+  return MakeError(ErrorCode::kUnsupported, "index " + index.name() + " has type " +
+                                                index.type() + ", which has no index maintainer yet");
+}
+
 StatusOr<std::unique_ptr<IndexMaintainer>> IndexMaintainerRegistry::Create(
     IndexMaintainerState state) const {
   auto found = factories_.find(state.index->type());
-  if (found == factories_.end()) {
-    return MakeError(ErrorCode::kUnsupported, "index " + state.index->name() + " has type " +
-                                                  state.index->type() +
-                                                  ", which has no index maintainer yet");
-  }
+  if (found == factories_.end()) return CheckSupported(*state.index);
   return found->second(std::move(state));
 }
 

@@ -181,6 +181,8 @@ class IndexMaintainerRegistry {
 
   void Register(std::string type, Factory factory);
   bool Supports(std::string_view type) const;
+  // OK when `index`'s type has a maintainer; else the unsupported error Create returns.
+  Status CheckSupported(const metadata::Index& index) const;
   StatusOr<std::unique_ptr<IndexMaintainer>> Create(IndexMaintainerState state) const;
 
  private:

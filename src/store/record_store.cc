@@ -286,11 +286,7 @@ Status RecordStore::LoadIndexStates() {
 
 Status RecordStore::CheckMaintainersExist() const {
   for (const metadata::Index& index : metadata_.indexes()) {
-    if (!options_.maintainers->Supports(index.type())) {
-      return MakeError(ErrorCode::kUnsupported, "index " + index.name() + " has type " +
-                                                    index.type() +
-                                                    ", which has no index maintainer yet");
-    }
+    RETURN_IF_ERROR(options_.maintainers->CheckSupported(index));
   }
   return absl::OkStatus();
 }

@@ -165,6 +165,32 @@ TEST_F(RecordStoreTest, RefusesOlderMetadataAndNewerFormats) {
                            ErrorCode::kDataCorruption));
 }
 
+// Maintainers are made on first use, but an index type without one still fails the open,
+// creating or not, before anything is written.
+TEST_F(RecordStoreTest, OpenFailsWhenAnIndexTypeHasNoMaintainer) {
+  const index::IndexMaintainerRegistry none;
+  RecordStoreOptions without;
+  without.maintainers = &none;
+  const metadata::Index& first = metadata_.indexes().front();
+  const std::string expected = "index " + first.name() + " has type " + first.type() +
+                               ", which has no index maintainer yet";
+
+  std::unique_ptr<RecordContext> context = NewContext();
+  auto created = RecordStore::Open(*context, kStore, metadata_, without);
+  EXPECT_TRUE(HasErrorCode(created.status(), ErrorCode::kUnsupported)) << created.status();
+  EXPECT_NE(created.status().message().find(expected), std::string_view::npos)
+      << created.status();
+  ASSERT_TRUE(context->Commit().ok());
+  EXPECT_EQ(Keys(Tuple()), Strings{});
+
+  InStore([&](RecordStore& store) { Save(store, "Order", "order_id: 1 customer_id: 5"); });
+  context = NewContext();
+  without.open_mode = OpenMode::kOpenExisting;
+  auto opened = RecordStore::Open(*context, kStore, metadata_, without);
+  EXPECT_TRUE(HasErrorCode(opened.status(), ErrorCode::kUnsupported)) << opened.status();
+  EXPECT_NE(opened.status().message().find(expected), std::string_view::npos) << opened.status();
+}
+
 TEST_F(RecordStoreTest, SavesLoadsAndVersionsRecords) {
   std::unique_ptr<RecordContext> context = NewContext();
   std::unique_ptr<RecordStore> store = OpenStore(*context);
