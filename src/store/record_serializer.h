@@ -35,13 +35,25 @@ struct DataKey {
 };
 
 // Supplies data keys; the security layer implements it with per-tenant envelope keys.
+// The key with a given id never changes over a provider's lifetime (rotation adds ids), so
+// readers may keep what KeyById returned (RecordSerializer does, per thread).
 class KeyProvider {
  public:
+  KeyProvider();
+  KeyProvider(const KeyProvider&) = delete;
+  KeyProvider& operator=(const KeyProvider&) = delete;
   virtual ~KeyProvider() = default;
   // The key new records are sealed with.
   virtual StatusOr<DataKey> CurrentKey() const = 0;
   // The key with `id`, for reading records sealed with it. kNotFound when unknown.
   virtual StatusOr<DataKey> KeyById(uint32_t id) const = 0;
+
+  // Unique among all providers this process ever creates: unlike an address, never reused,
+  // so a key kept under it cannot be taken for another provider's key of the same id.
+  uint64_t instance_id() const { return instance_id_; }
+
+ private:
+  uint64_t instance_id_;
 };
 
 enum class Compression : uint8_t { kNone = 0, kZstd = 1, kLz4 = 2 };

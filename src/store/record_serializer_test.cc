@@ -12,15 +12,16 @@
 namespace recordstore {
 namespace {
 
-// Keys 1 and 2; the current one can be switched (rotation).
+// Keys 1 and 2; the current one can be switched (rotation). Providers with another `salt`
+// have other keys under the same ids (another tenant).
 class TestKeys final : public KeyProvider {
  public:
-  TestKeys() {
+  explicit TestKeys(uint8_t salt = 0) {
     for (uint32_t id : {1u, 2u}) {
       DataKey key;
       key.id = id;
       for (size_t i = 0; i < key.bytes.size(); ++i)
-        key.bytes[i] = static_cast<uint8_t>(id * 31 + i);
+        key.bytes[i] = static_cast<uint8_t>(id * 31 + i + salt * 7);
       keys_[id] = key;
     }
   }
@@ -137,6 +138,36 @@ TEST(RecordSerializerTest, EveryTamperedByteIsDetected) {
                                             : absl::StatusCode::kDataLoss);
     }
   }
+}
+
+// The serializer keeps the last data key a thread read with (record_serializer.cc). Two
+// tenants' providers use the same key ids with different keys; reading alternately, each
+// record opens only under its own provider, including under a provider created after the
+// first one is gone (which may reuse its address).
+TEST(RecordSerializerTest, KeptReadKeyNeverServesAnotherProvidersKeyOfTheSameId) {
+  auto tenant_a = std::make_shared<TestKeys>(/*salt=*/1);
+  auto tenant_b = std::make_shared<TestKeys>(/*salt=*/2);
+  RecordSerializer a = Make(Compression::kNone, true, tenant_a);
+  RecordSerializer b = Make(Compression::kNone, true, tenant_b);
+  auto sealed_a = a.Serialize("tenant a", "rec/1");
+  auto sealed_b = b.Serialize("tenant b", "rec/1");
+  ASSERT_TRUE(sealed_a.ok() && sealed_b.ok());
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(*a.Deserialize(*sealed_a, "rec/1"), "tenant a");
+    auto crossed = b.Deserialize(*sealed_a, "rec/1");
+    EXPECT_TRUE(HasErrorCode(crossed.status(), ErrorCode::kDataCorruption)) << crossed.status();
+    EXPECT_EQ(*b.Deserialize(*sealed_b, "rec/1"), "tenant b");
+    crossed = a.Deserialize(*sealed_b, "rec/1");
+    EXPECT_TRUE(HasErrorCode(crossed.status(), ErrorCode::kDataCorruption)) << crossed.status();
+  }
+  // Read with tenant a's key last, then replace its provider by another tenant's.
+  EXPECT_EQ(*a.Deserialize(*sealed_a, "rec/1"), "tenant a");
+  a = Make(Compression::kNone, true, nullptr);
+  tenant_a.reset();
+  auto tenant_c = std::make_shared<TestKeys>(/*salt=*/3);
+  RecordSerializer c = Make(Compression::kNone, true, tenant_c);
+  auto read_by_c = c.Deserialize(*sealed_a, "rec/1");
+  EXPECT_TRUE(HasErrorCode(read_by_c.status(), ErrorCode::kDataCorruption)) << read_by_c.status();
 }
 
 TEST(RecordSerializerTest, CiphertextMovedToAnotherRecordKeyFails) {
