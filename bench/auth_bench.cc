@@ -66,10 +66,8 @@ int RunAuthSuite(const Options& options, Reporter& reporter) {
 
   auth::AccessController cached(root->public_key(), auth::AccessOptions{});
   auth::AccessController uncached(
-      root->public_key(),
-      auth::AccessOptions{.verified_token_cache = 0, .authorization_cache = 0});
-  auth::AccessController datalog(root->public_key(),
-                                 auth::AccessOptions{.authorization_cache = 0});
+      root->public_key(), auth::AccessOptions{.verified_token_cache = 0, .authorization_cache = 0});
+  auth::AccessController datalog(root->public_key(), auth::AccessOptions{.authorization_cache = 0});
   auto verify_authorize = [&](auth::AccessController& controller) {
     auto verified = controller.Authenticate(text, revoked);
     if (!verified.ok() ||

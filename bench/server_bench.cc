@@ -47,8 +47,8 @@
 // one request per client) --rounds=3 --records=20000 --data-dir=<system temp dir>
 // --pg-bin=/usr/lib/postgresql/15/bin --pg-user=postgres
 // --authorization-cache=<the server's default> (AccessOptions::authorization_cache; 0 runs the
-// token's Datalog on every request, to measure what the cache saves). The clients send the admin token
-// of the server the benchmark starts, so every request pays for its authorization, and the
+// token's Datalog on every request, to measure what the cache saves). The clients send the admin
+// token of the server the benchmark starts, so every request pays for its authorization, and the
 // records are encrypted at rest: the server's defaults.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -805,10 +805,9 @@ int RunServerSuite(const Options& options, Reporter& reporter) {
         Fail("unknown system '" + system + "' (recordstore, postgres)");
       }
     }
-    const bool empty_call = std::find(workloads.begin(), workloads.end(), "empty_call") !=
-                            workloads.end();
-    if (empty_call &&
-        std::find(systems.begin(), systems.end(), "recordstore") == systems.end()) {
+    const bool empty_call =
+        std::find(workloads.begin(), workloads.end(), "empty_call") != workloads.end();
+    if (empty_call && std::find(systems.begin(), systems.end(), "recordstore") == systems.end()) {
       Fail("empty_call calls the Record-Store server: it needs --systems to include recordstore");
     }
     const double seconds = std::stod(options.Get("seconds", "2"));

@@ -71,8 +71,7 @@ std::optional<uint64_t> ExpiryBound(const Check& check) {
   const Rule& query = check.queries[0];
   if (query.body.size() != 1 || query.expressions.size() != 1) return std::nullopt;
   const Predicate& time = query.body[0];
-  if (time.name != "time" || time.terms.size() != 1 ||
-      time.terms[0].kind != TermKind::kVariable) {
+  if (time.name != "time" || time.terms.size() != 1 || time.terms[0].kind != TermKind::kVariable) {
     return std::nullopt;
   }
   const Expression& expression = query.expressions[0];

@@ -236,9 +236,9 @@ TEST(AuthorizationCacheTest, OnlyExpiryChecksMayReadTheTime) {
             1'893'456'000u + 1);
   // Every other use of the time: answers are never reused.
   for (const char* code : {
-           "check if time($t), $t > 2020-01-01T00:00:00Z;",         // not before
+           "check if time($t), $t > 2020-01-01T00:00:00Z;",  // not before
            "check if time($t), $t < 2030-01-01T00:00:00Z, operation(\"read\");",
-           "check if time($t), 2030-01-01T00:00:00Z > $t;",         // not the written form
+           "check if time($t), 2030-01-01T00:00:00Z > $t;",  // not the written form
            "check all time($t), $t < 2030-01-01T00:00:00Z;",
            "reject if time($t), $t < 2030-01-01T00:00:00Z;",
            "late($t) <- time($t), $t > 2020-01-01T00:00:00Z; check if late($t);",
@@ -273,8 +273,8 @@ TEST(AuthorizationCacheTest, TokensReadingTheTimeOtherwiseRunEveryTime) {
   KeyPair root = NewKey();
   AccessController controller(root.public_key(), AccessOptions{});
   // Valid from 2'000'000'000 on: an allow now says nothing about an earlier time.
-  const Biscuit token = *MintWith(root, AdminGrants())
-                             .Attenuate("check if time($t), $t >= 2033-05-18T03:33:20Z;");
+  const Biscuit token =
+      *MintWith(root, AdminGrants()).Attenuate("check if time($t), $t >= 2033-05-18T03:33:20Z;");
   auto verified = controller.Authenticate(token.ToBase64(), {});
   ASSERT_TRUE(verified.ok());
   EXPECT_TRUE(controller.Authorize(**verified, Get("acme", "users"), At(2'000'000'000)).ok());
@@ -292,8 +292,9 @@ TEST(AuthorizationCacheTest, EveryRequestFactIsPartOfTheKey) {
       *MintWith(root, {Grant{.tenant = "acme",
                              .record_space = "users",
                              .operations = {Operation::kRead, Operation::kWrite}}})
-           .Attenuate("check if method(\"Records.Get\") or method(\"Records.Put\");"
-                      "check if record_type(\"Order\");");
+           .Attenuate(
+               "check if method(\"Records.Get\") or method(\"Records.Put\");"
+               "check if record_type(\"Order\");");
   auto verified = controller.Authenticate(token.ToBase64(), {});
   ASSERT_TRUE(verified.ok());
   const auto now = system_clock::now();
@@ -319,11 +320,10 @@ TEST(AuthorizationCacheTest, EveryRequestFactIsPartOfTheKey) {
   EXPECT_EQ(controller.authorization_cache_hits(), 1u);
   // The same request of another tenant's token is authorized on its own rights.
   auto globex = controller.Authenticate(
-      MintWith(root, {Grant{.tenant = "globex", .operations = {Operation::kRead}}}).ToBase64(),
-      {});
+      MintWith(root, {Grant{.tenant = "globex", .operations = {Operation::kRead}}}).ToBase64(), {});
   ASSERT_TRUE(globex.ok());
-  EXPECT_TRUE(HasErrorCode(controller.Authorize(**globex, allowed, now),
-                           ErrorCode::kPermissionDenied));
+  EXPECT_TRUE(
+      HasErrorCode(controller.Authorize(**globex, allowed, now), ErrorCode::kPermissionDenied));
   EXPECT_EQ(controller.authorization_cache_hits(), 1u);
 }
 

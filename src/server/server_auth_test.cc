@@ -445,8 +445,8 @@ TEST_F(AuthTest, ATokenRevokedAfterCachedAllowsIsRefused) {
 }
 
 TEST_F(AuthTest, ACachedAllowIsNeverServedForAnotherTenantOrSpace) {
-  Caller acme = As(Mint({Grant{.tenant = "acme", .record_space = "users",
-                               .operations = {Operation::kRead}}}));
+  Caller acme = As(
+      Mint({Grant{.tenant = "acme", .record_space = "users", .operations = {Operation::kRead}}}));
   Caller globex = As(Mint({Grant{.tenant = "globex", .operations = {Operation::kRead}}}));
   for (int round = 0; round < 2; ++round) {
     EXPECT_TRUE(acme.Get(Space("acme", "users"), "Order", 1).ok());
