@@ -26,7 +26,13 @@
 //   query_100  the 100 items from a random total up, in total order, through the index:
 //              Query.Execute (a structured query: total >= x, sorted by total, row_limit 100)
 //              / SELECT ... WHERE total >= $1 ORDER BY total LIMIT 100
-// Every answer is checked (found, 100 rows); a failure stops the benchmark.
+//   empty_call the transport's floor, system "grpc": grpc.health.v1.Health.Check of the same
+//              server (its sync server and thread setup), a handler that does no work, through
+//              the same clients (channel per thread, channel args, bearer token). No
+//              PostgreSQL side; its ops/s are compared with PostgreSQL's `get` of the same
+//              client count when both ran (printed after the last cell). Not in the default
+//              set: its 4 cells add ~25 s to a default run.
+// Every answer is checked (found, 100 rows, SERVING); a failure stops the benchmark.
 //
 // Each (workload, clients) cell runs --rounds times, alternating which system goes first; a
 // row reports the medians over the rounds of throughput, p50 and p99, each taken on its own.
@@ -35,11 +41,14 @@
 // Client threads run in this process for both systems, so both sides pay for their client
 // library on the same cores.
 //
-// Flags (defaults): --clients=1,4,16,64 --workloads=put,get,query_100
+// Flags (defaults): --clients=1,4,16,64 --workloads=put,get,query_100 (or any of those and
+// empty_call)
 // --systems=recordstore,postgres --seconds=2 (timed per cell and round, after a warm-up of
 // one request per client) --rounds=3 --records=20000 --data-dir=<system temp dir>
-// --pg-bin=/usr/lib/postgresql/15/bin --pg-user=postgres. The clients send the admin token
-// of the server the benchmark starts, so every request pays for its authorization, and the
+// --pg-bin=/usr/lib/postgresql/15/bin --pg-user=postgres
+// --authorization-cache=<the server's default> (AccessOptions::authorization_cache; 0 runs the
+// token's Datalog on every request, to measure what the cache saves). The clients send the admin
+// token of the server the benchmark starts, so every request pays for its authorization, and the
 // records are encrypted at rest: the server's defaults.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -60,6 +69,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <optional>
@@ -74,6 +84,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "recordstore/v1/admin.grpc.pb.h"
 #include "recordstore/v1/query.grpc.pb.h"
@@ -221,6 +232,7 @@ class ServerClient {
     schema_ = v1::Schema::NewStub(channel);
     records_ = v1::Records::NewStub(channel);
     query_ = v1::Query::NewStub(channel);
+    health_ = grpc::health::v1::Health::NewStub(channel);
     space_.set_tenant(kTenant);
     space_.set_record_space(kSpace);
   }
@@ -295,6 +307,19 @@ class ServerClient {
     if (!response.found()) Fail("Records.Get found no item " + std::to_string(id));
   }
 
+  // Health.Check of the whole server: a call whose handler does no work. The token is sent
+  // as with every other call (the handler does not look at it), so the client and the
+  // transport do the same work per call as for a get.
+  void EmptyCall() {
+    auto context = NewContext();
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    Check("Health.Check", health_->Check(context.get(), request, &response));
+    if (response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+      Fail("Health.Check answered " + std::to_string(response.status()) + ", not SERVING");
+    }
+  }
+
   void Query100(int64_t from_total) {
     auto context = NewContext();
     v1::QueryRequest request;
@@ -341,6 +366,7 @@ class ServerClient {
   std::unique_ptr<v1::Schema::Stub> schema_;
   std::unique_ptr<v1::Records::Stub> records_;
   std::unique_ptr<v1::Query::Stub> query_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -594,9 +620,11 @@ System::Op WorkloadOp(const std::string& workload, Client* client, const DataSet
 class RecordStoreSystem final : public System {
  public:
   RecordStoreSystem(const std::string& directory, const DataSet& data,
-                    const ServerClientOptions& client_options, std::atomic<int64_t>& sequence)
+                    const ServerClientOptions& client_options, std::atomic<int64_t>& sequence,
+                    std::optional<size_t> authorization_cache)
       : data_(data), client_options_(client_options), sequence_(sequence) {
     server::ServerOptions options;
+    if (authorization_cache.has_value()) options.access.authorization_cache = *authorization_cache;
     options.listen = "127.0.0.1:0";
     options.http_listen = "";
     options.data_dir = directory + "/recordstore";
@@ -642,7 +670,11 @@ class RecordStoreSystem final : public System {
     for (int i = 0; i < clients; ++i) {
       clients_.push_back(std::make_unique<ServerClient>(server_->grpc_port(), client_options_));
       ServerClient* client = clients_.back().get();
-      ops.push_back(WorkloadOp(workload, client, data_, sequence_));
+      if (workload == "empty_call") {
+        ops.push_back([client](std::mt19937_64&) { client->EmptyCall(); });
+      } else {
+        ops.push_back(WorkloadOp(workload, client, data_, sequence_));
+      }
     }
     return ops;
   }
@@ -761,8 +793,9 @@ int RunServerSuite(const Options& options, Reporter& reporter) {
     const std::vector<std::string> workloads =
         SplitList(options.Get("workloads", "put,get,query_100"));
     for (const std::string& workload : workloads) {
-      if (workload != "put" && workload != "get" && workload != "query_100") {
-        Fail("unknown workload '" + workload + "' (put, get, query_100)");
+      if (workload != "put" && workload != "get" && workload != "query_100" &&
+          workload != "empty_call") {
+        Fail("unknown workload '" + workload + "' (put, get, query_100, empty_call)");
       }
     }
     const std::vector<std::string> systems =
@@ -771,6 +804,11 @@ int RunServerSuite(const Options& options, Reporter& reporter) {
       if (system != "recordstore" && system != "postgres") {
         Fail("unknown system '" + system + "' (recordstore, postgres)");
       }
+    }
+    const bool empty_call =
+        std::find(workloads.begin(), workloads.end(), "empty_call") != workloads.end();
+    if (empty_call && std::find(systems.begin(), systems.end(), "recordstore") == systems.end()) {
+      Fail("empty_call calls the Record-Store server: it needs --systems to include recordstore");
     }
     const double seconds = std::stod(options.Get("seconds", "2"));
     const int rounds = static_cast<int>(options.GetInt("rounds", 3));
@@ -786,8 +824,12 @@ int RunServerSuite(const Options& options, Reporter& reporter) {
     for (const std::string& system : systems) {
       Progress("starting " + system + " and loading " + std::to_string(data.records()) + " items");
       if (system == "recordstore") {
-        instances.push_back(
-            std::make_unique<RecordStoreSystem>(directory.path(), data, client_options, sequence));
+        std::optional<size_t> authorization_cache;
+        if (options.flags.contains("authorization-cache")) {
+          authorization_cache = static_cast<size_t>(options.GetInt("authorization-cache", 0));
+        }
+        instances.push_back(std::make_unique<RecordStoreSystem>(
+            directory.path(), data, client_options, sequence, authorization_cache));
       } else {
         // mkdtemp made the directory private; the PostgreSQL user must reach its own below it.
         chmod(directory.path().c_str(), 0711);
@@ -799,6 +841,8 @@ int RunServerSuite(const Options& options, Reporter& reporter) {
       }
     }
 
+    // ops/s per client count, for the ratio of empty_call to PostgreSQL's get.
+    std::map<int, double> empty_call_ops, postgres_get_ops;
     for (const std::string& workload : workloads) {
       for (int clients : client_counts) {
         std::vector<std::vector<CellResult>> results(instances.size());
@@ -807,6 +851,8 @@ int RunServerSuite(const Options& options, Reporter& reporter) {
             // Alternate which system goes first, so neither always meets the other's leftovers.
             size_t index = round % 2 == 0 ? k : instances.size() - 1 - k;
             System& system = *instances[index];
+            // The transport's floor has no PostgreSQL counterpart.
+            if (workload == "empty_call" && system.name() != "recordstore") continue;
             const std::vector<double> before = system.Counters();
             results[index].push_back(RunCell(system, workload, clients, seconds));
             const std::string counters = system.DescribeCounters(before);
@@ -817,6 +863,7 @@ int RunServerSuite(const Options& options, Reporter& reporter) {
           }
         }
         for (size_t k = 0; k < instances.size(); ++k) {
+          if (results[k].empty()) continue;
           std::vector<double> throughput, p50, p99;
           for (const CellResult& r : results[k]) {
             throughput.push_back(r.ops_per_sec);
@@ -825,7 +872,7 @@ int RunServerSuite(const Options& options, Reporter& reporter) {
           }
           Result row;
           row.workload = workload;
-          row.system = instances[k]->name();
+          row.system = workload == "empty_call" ? "grpc" : instances[k]->name();
           row.ops_per_sec = Median(throughput);
           row.p50_us = Median(p50);
           row.p99_us = Median(p99);
@@ -834,9 +881,27 @@ int RunServerSuite(const Options& options, Reporter& reporter) {
                         {"seconds", options.Get("seconds", "2")},
                         {"records", std::to_string(data.records())}};
           reporter.Add(row);
+          if (workload == "empty_call") empty_call_ops[clients] = row.ops_per_sec;
+          if (workload == "get" && row.system == "postgres") {
+            postgres_get_ops[clients] = row.ops_per_sec;
+          }
         }
         reporter.PrintRatio(workload, "recordstore", "postgres",
                             "clients=" + std::to_string(clients));
+      }
+    }
+    for (const auto& [clients, ops] : empty_call_ops) {
+      auto get = postgres_get_ops.find(clients);
+      if (get == postgres_get_ops.end() || get->second <= 0) continue;
+      char line[160];
+      std::snprintf(line, sizeof(line), "ratio    %-16s grpc/postgres get = %.3f   clients=%d",
+                    "empty_call", ops / get->second, clients);
+      // stdout carries only the JSON rows with --format=json.
+      if (reporter.json()) {
+        Progress(line);
+      } else {
+        std::printf("%s\n", line);
+        std::fflush(stdout);
       }
     }
     return 0;
@@ -853,7 +918,7 @@ int RunServerSuite(const Options& options, Reporter& reporter) {
 
 RS_BENCH_SUITE(server,
                "the gRPC server against PostgreSQL 15 on loopback: put, get, query_100 with "
-               "1..64 concurrent clients",
+               "1..64 concurrent clients (and empty_call, gRPC's floor, on request)",
                RunServerSuite);
 
 }  // namespace recordstore::bench

@@ -4,9 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -57,7 +60,89 @@ Status FileError(ErrorCode code, const std::string& message) {
   return MakeError(code, message + ": " + std::strerror(errno));
 }
 
+// VerifiedToken::serial: process-wide, so that serials of different controllers (root keys)
+// never meet.
+std::atomic<uint64_t> next_serial{1};
+
+// The exclusive bound D' (seconds) of an expiry check `check if time($t), $t < D` (D' = D)
+// or `$t <= D` (D' = D + 1); nullopt for any other check.
+std::optional<uint64_t> ExpiryBound(const Check& check) {
+  if (check.kind != Check::Kind::kIf || check.queries.size() != 1) return std::nullopt;
+  const Rule& query = check.queries[0];
+  if (query.body.size() != 1 || query.expressions.size() != 1) return std::nullopt;
+  const Predicate& time = query.body[0];
+  if (time.name != "time" || time.terms.size() != 1 || time.terms[0].kind != TermKind::kVariable) {
+    return std::nullopt;
+  }
+  const Expression& expression = query.expressions[0];
+  if (expression.size() != 3 || expression[0].kind != Op::Kind::kValue ||
+      expression[0].value != time.terms[0] || expression[1].kind != Op::Kind::kValue ||
+      expression[1].value.kind != TermKind::kDate || expression[2].kind != Op::Kind::kBinary) {
+    return std::nullopt;
+  }
+  const uint64_t date = expression[1].value.date();
+  if (expression[2].binary == BinaryKind::kLessThan) return date;
+  if (expression[2].binary == BinaryKind::kLessOrEqual &&
+      date < std::numeric_limits<uint64_t>::max()) {
+    return date + 1;
+  }
+  return std::nullopt;
+}
+
+bool MentionsTime(const Predicate& predicate) { return predicate.name == "time"; }
+
+bool MentionsTime(const Rule& rule) {
+  return MentionsTime(rule.head) || std::any_of(rule.body.begin(), rule.body.end(),
+                                                [](const Predicate& p) { return MentionsTime(p); });
+}
+
+// The cache key of `request` for the token `serial`: every request fact, each length-prefixed
+// so that no two requests share a key.
+std::string DecisionKey(uint64_t serial, const AccessRequest& request) {
+  std::string key(reinterpret_cast<const char*>(&serial), sizeof(serial));
+  auto field = [&key](std::string_view value) {
+    const uint32_t size = static_cast<uint32_t>(value.size());
+    key.append(reinterpret_cast<const char*>(&size), sizeof(size));
+    key.append(value);
+  };
+  key.push_back(static_cast<char>(request.operation));
+  key.push_back(request.server_level ? 1 : 0);
+  field(request.method);
+  field(request.tenant);
+  field(request.record_space);
+  for (const std::string& type : request.record_types) field(type);
+  return key;
+}
+
 }  // namespace
+
+std::optional<uint64_t> AllowHoldsBefore(const Biscuit& token) {
+  uint64_t bound = std::numeric_limits<uint64_t>::max();
+  for (const TokenBlock& block : token.blocks()) {
+    const BlockContent& content = block.content;
+    if (std::any_of(content.facts.begin(), content.facts.end(),
+                    [](const Predicate& p) { return MentionsTime(p); }) ||
+        std::any_of(content.rules.begin(), content.rules.end(),
+                    [](const Rule& r) { return MentionsTime(r); })) {
+      return std::nullopt;
+    }
+    for (const Check& check : content.checks) {
+      if (std::optional<uint64_t> expiry = ExpiryBound(check)) {
+        bound = std::min(bound, *expiry);
+        continue;
+      }
+      for (const Rule& query : check.queries) {
+        if (MentionsTime(query)) return std::nullopt;
+      }
+    }
+    for (const Policy& policy : content.policies) {
+      for (const Rule& query : policy.queries) {
+        if (MentionsTime(query)) return std::nullopt;
+      }
+    }
+  }
+  return bound;
+}
 
 std::string_view OperationName(Operation operation) {
   switch (operation) {
@@ -334,10 +419,12 @@ StatusOr<std::shared_ptr<const VerifiedToken>> AccessController::Authenticate(
       return Unauthenticated("malformed",
                              "the token is not a Biscuit token in base64url (" + why + ")");
     }
-    auto entry = std::make_shared<VerifiedToken>(VerifiedToken{*std::move(token), {}});
+    auto entry = std::make_shared<VerifiedToken>(VerifiedToken{.token = *std::move(token)});
     for (const std::string& id : entry->token.RevocationIds()) {
       entry->revocation_ids.push_back(HexEncode(id));
     }
+    entry->serial = next_serial.fetch_add(1, std::memory_order_relaxed);
+    entry->allow_holds_before = AllowHoldsBefore(entry->token);
     verified = entry;
     absl::MutexLock lock(&mutex_);
     if (!by_text_.contains(text) && options_.verified_token_cache > 0) {
@@ -364,6 +451,20 @@ Status AccessController::Authorize(const VerifiedToken& token, const AccessReque
   const std::string_view operation = OperationName(request.operation);
   const uint64_t seconds = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+  // Until the bound, the time fact cannot change the answer (every expiry check passes
+  // exactly when it passed before, and nothing else reads the time).
+  const bool cacheable = options_.authorization_cache > 0 && token.serial != 0 &&
+                         token.allow_holds_before.has_value() &&
+                         seconds < *token.allow_holds_before;
+  std::string key;
+  if (cacheable) {
+    key = DecisionKey(token.serial, request);
+    absl::MutexLock lock(&decisions_mutex_);
+    if (allowed_.contains(key)) {
+      cache_hits_.fetch_add(1, std::memory_order_relaxed);
+      return absl::OkStatus();
+    }
+  }
   std::vector<const std::string*> types;
   for (const std::string& type : request.record_types) types.push_back(&type);
   if (types.empty()) types.push_back(nullptr);
@@ -422,6 +523,13 @@ Status AccessController::Authorize(const VerifiedToken& token, const AccessReque
                                     refused + ": " + std::string(allowed.status().message())),
                           "error");
     }
+  }
+  if (cacheable) {
+    absl::MutexLock lock(&decisions_mutex_);
+    // Emptying beats least-recently-used bookkeeping on every hit; refilling costs one
+    // Datalog run per live (token, request) pair.
+    if (allowed_.size() >= options_.authorization_cache) allowed_.clear();
+    allowed_.insert(std::move(key));
   }
   return absl::OkStatus();
 }

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 namespace recordstore::auth {
 namespace {
@@ -167,7 +168,7 @@ TEST(AccessControllerTest, EachRecordTypeIsAuthorizedOnItsOwn) {
   AccessController controller(root.public_key(), AccessOptions{});
   Biscuit token = *MintWith(root, {Grant{.tenant = "acme", .operations = {Operation::kWrite}}})
                        .Attenuate("check if record_type(\"Order\");");
-  VerifiedToken verified{token, {}};
+  VerifiedToken verified{.token = token};
   const auto now = system_clock::now();
   EXPECT_TRUE(controller.Authorize(verified, Put("acme", "users", {"Order"}), now).ok());
   Status mixed = controller.Authorize(verified, Put("acme", "users", {"Order", "Customer"}), now);
@@ -200,6 +201,178 @@ TEST(AccessControllerTest, RefusalsAreClassified) {
   EXPECT_EQ(reason(foreign), "invalid_signature");
   const Biscuit mine = MintWith(root, AdminGrants());
   EXPECT_EQ(reason(mine.ToBase64(), {HexEncode(mine.RevocationIds()[0])}), "revoked");
+}
+
+// --- The authorization cache ---
+
+// Seconds since the epoch as a time point.
+system_clock::time_point At(int64_t seconds) {
+  return system_clock::time_point(std::chrono::seconds(seconds));
+}
+
+AccessRequest Get(std::string tenant, std::string space) {
+  return AccessRequest{.method = "Records.Get",
+                       .operation = Operation::kRead,
+                       .tenant = std::move(tenant),
+                       .record_space = std::move(space),
+                       .record_types = {"Order"}};
+}
+
+TEST(AuthorizationCacheTest, OnlyExpiryChecksMayReadTheTime) {
+  KeyPair root = NewKey();
+  const Biscuit plain = MintWith(root, AdminGrants());
+  EXPECT_EQ(AllowHoldsBefore(plain), std::numeric_limits<uint64_t>::max());
+  // What `token attenuate --expires` writes; the earliest of several expiries wins.
+  const Biscuit expiring =
+      *plain.Attenuate(*AttenuationCode(Restriction{.expires = At(2'000'000'000)}));
+  EXPECT_EQ(AllowHoldsBefore(expiring), 2'000'000'000u);
+  EXPECT_EQ(AllowHoldsBefore(*expiring.Attenuate("check if time($t), $t <= 1999999990;")),
+            std::nullopt)
+      << "an integer is not a date";
+  EXPECT_EQ(AllowHoldsBefore(*expiring.Attenuate(
+                "check if time($t), $t <= 2040-01-01T00:00:00Z;")),  // after 2'000'000'000
+            2'000'000'000u);
+  EXPECT_EQ(AllowHoldsBefore(*plain.Attenuate("check if time($t), $t <= 2030-01-01T00:00:00Z;")),
+            1'893'456'000u + 1);
+  // Every other use of the time: answers are never reused.
+  for (const char* code : {
+           "check if time($t), $t > 2020-01-01T00:00:00Z;",  // not before
+           "check if time($t), $t < 2030-01-01T00:00:00Z, operation(\"read\");",
+           "check if time($t), 2030-01-01T00:00:00Z > $t;",  // not the written form
+           "check all time($t), $t < 2030-01-01T00:00:00Z;",
+           "reject if time($t), $t < 2030-01-01T00:00:00Z;",
+           "late($t) <- time($t), $t > 2020-01-01T00:00:00Z; check if late($t);",
+           "time(2020-01-01T00:00:00Z);",
+       }) {
+    EXPECT_EQ(AllowHoldsBefore(*expiring.Attenuate(code)), std::nullopt) << code;
+  }
+}
+
+TEST(AuthorizationCacheTest, AnExpiredTokenIsRefusedAfterACachedAllow) {
+  KeyPair root = NewKey();
+  AccessController controller(root.public_key(), AccessOptions{});
+  const Biscuit token =
+      *MintWith(root, {Grant{.tenant = "acme", .operations = {Operation::kRead}}})
+           .Attenuate(*AttenuationCode(Restriction{.expires = At(2'000'000'000)}));
+  auto verified = controller.Authenticate(token.ToBase64(), {});
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  ASSERT_TRUE(controller.Authorize(**verified, Get("acme", "users"), At(1'999'999'000)).ok());
+  EXPECT_EQ(controller.authorization_cache_hits(), 0u);
+  ASSERT_TRUE(controller.Authorize(**verified, Get("acme", "users"), At(1'999'999'999)).ok());
+  EXPECT_EQ(controller.authorization_cache_hits(), 1u);
+  // At the expiry the Datalog runs again, and refuses.
+  Status expired = controller.Authorize(**verified, Get("acme", "users"), At(2'000'000'000));
+  EXPECT_EQ(AccessFailureReason(expired), "failed_check") << expired;
+  EXPECT_EQ(AccessFailureReason(
+                controller.Authorize(**verified, Get("acme", "users"), At(2'100'000'000))),
+            "failed_check");
+  EXPECT_EQ(controller.authorization_cache_hits(), 1u);
+}
+
+TEST(AuthorizationCacheTest, TokensReadingTheTimeOtherwiseRunEveryTime) {
+  KeyPair root = NewKey();
+  AccessController controller(root.public_key(), AccessOptions{});
+  // Valid from 2'000'000'000 on: an allow now says nothing about an earlier time.
+  const Biscuit token =
+      *MintWith(root, AdminGrants()).Attenuate("check if time($t), $t >= 2033-05-18T03:33:20Z;");
+  auto verified = controller.Authenticate(token.ToBase64(), {});
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(controller.Authorize(**verified, Get("acme", "users"), At(2'000'000'000)).ok());
+  EXPECT_TRUE(controller.Authorize(**verified, Get("acme", "users"), At(2'000'000'000)).ok());
+  EXPECT_EQ(AccessFailureReason(
+                controller.Authorize(**verified, Get("acme", "users"), At(1'999'999'999))),
+            "failed_check");
+  EXPECT_EQ(controller.authorization_cache_hits(), 0u);
+}
+
+TEST(AuthorizationCacheTest, EveryRequestFactIsPartOfTheKey) {
+  KeyPair root = NewKey();
+  AccessController controller(root.public_key(), AccessOptions{});
+  const Biscuit token =
+      *MintWith(root, {Grant{.tenant = "acme",
+                             .record_space = "users",
+                             .operations = {Operation::kRead, Operation::kWrite}}})
+           .Attenuate(
+               "check if method(\"Records.Get\") or method(\"Records.Put\");"
+               "check if record_type(\"Order\");");
+  auto verified = controller.Authenticate(token.ToBase64(), {});
+  ASSERT_TRUE(verified.ok());
+  const auto now = system_clock::now();
+  const AccessRequest allowed = Get("acme", "users");
+  ASSERT_TRUE(controller.Authorize(**verified, allowed, now).ok());
+  ASSERT_TRUE(controller.Authorize(**verified, allowed, now).ok());
+  ASSERT_EQ(controller.authorization_cache_hits(), 1u);
+  // Each differs from the cached allow in one fact, and is refused.
+  std::vector<AccessRequest> refused(6, allowed);
+  refused[0].tenant = "globex";
+  refused[1].record_space = "orders";
+  refused[2].operation = Operation::kSchema;
+  refused[3].method = "Records.Delete";
+  refused[4].record_types = {"Order", "Customer"};
+  refused[5].server_level = true;  // needs right("*", "*", "read")
+  for (int round = 0; round < 2; ++round) {
+    for (const AccessRequest& request : refused) {
+      EXPECT_TRUE(HasErrorCode(controller.Authorize(**verified, request, now),
+                               ErrorCode::kPermissionDenied))
+          << request.method << " " << request.Describe(nullptr);
+    }
+  }
+  EXPECT_EQ(controller.authorization_cache_hits(), 1u);
+  // The same request of another tenant's token is authorized on its own rights.
+  auto globex = controller.Authenticate(
+      MintWith(root, {Grant{.tenant = "globex", .operations = {Operation::kRead}}}).ToBase64(), {});
+  ASSERT_TRUE(globex.ok());
+  EXPECT_TRUE(
+      HasErrorCode(controller.Authorize(**globex, allowed, now), ErrorCode::kPermissionDenied));
+  EXPECT_EQ(controller.authorization_cache_hits(), 1u);
+}
+
+TEST(AuthorizationCacheTest, NoHitAcrossControllersOrForTokensNotVerifiedHere) {
+  KeyPair root = NewKey();
+  AccessController first(root.public_key(), AccessOptions{});
+  KeyPair other_root = NewKey();
+  AccessController other(other_root.public_key(), AccessOptions{});
+  const std::string text =
+      MintWith(root, {Grant{.tenant = "acme", .operations = {Operation::kRead}}}).ToBase64();
+  auto verified = first.Authenticate(text, {});
+  ASSERT_TRUE(verified.ok());
+  const auto now = system_clock::now();
+  ASSERT_TRUE(first.Authorize(**verified, Get("acme", "users"), now).ok());
+  // The other root key refuses the text, and a token verified by the first controller is
+  // authorized there on its own (it is allowed: Authorize trusts its caller's verification).
+  EXPECT_FALSE(other.Authenticate(text, {}).ok());
+  // Serials are unique across controllers, so their cached allows never meet.
+  auto own = other.Authenticate(MintWith(other_root, AdminGrants()).ToBase64(), {});
+  ASSERT_TRUE(own.ok());
+  EXPECT_NE((*own)->serial, (*verified)->serial);
+  EXPECT_TRUE(other.Authorize(**verified, Get("acme", "users"), now).ok());
+  EXPECT_EQ(other.authorization_cache_hits(), 0u);
+  EXPECT_TRUE(other.Authorize(**verified, Get("acme", "users"), now).ok());
+  EXPECT_EQ(other.authorization_cache_hits(), 1u);
+  EXPECT_EQ(first.authorization_cache_hits(), 0u);
+  // A token not verified by Authenticate (serial 0) is never cached.
+  VerifiedToken unverified{.token = (*verified)->token};
+  EXPECT_TRUE(first.Authorize(unverified, Get("acme", "users"), now).ok());
+  EXPECT_TRUE(first.Authorize(unverified, Get("acme", "users"), now).ok());
+  EXPECT_EQ(first.authorization_cache_hits(), 0u);
+}
+
+TEST(AuthorizationCacheTest, BoundedAndOffWhenSizeIsZero) {
+  KeyPair root = NewKey();
+  const std::string text = MintWith(root, AdminGrants()).ToBase64();
+  AccessController small(root.public_key(), AccessOptions{.authorization_cache = 2});
+  AccessController off(root.public_key(), AccessOptions{.authorization_cache = 0});
+  auto in_small = small.Authenticate(text, {});
+  auto in_off = off.Authenticate(text, {});
+  ASSERT_TRUE(in_small.ok() && in_off.ok());
+  const auto now = system_clock::now();
+  for (const char* space : {"a", "b", "a", "b", "c", "a"}) {
+    EXPECT_TRUE(small.Authorize(**in_small, Get("acme", space), now).ok());
+    EXPECT_TRUE(off.Authorize(**in_off, Get("acme", space), now).ok());
+  }
+  // a, b cached; a, b hit; c empties the full cache; a runs again.
+  EXPECT_EQ(small.authorization_cache_hits(), 2u);
+  EXPECT_EQ(off.authorization_cache_hits(), 0u);
 }
 
 }  // namespace

@@ -11,6 +11,11 @@
 #include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/resource_quota.h"
+#include "recordstore/v1/admin.grpc.pb.h"
+#include "recordstore/v1/query.grpc.pb.h"
+#include "recordstore/v1/records.grpc.pb.h"
+#include "recordstore/v1/schema.grpc.pb.h"
+#include "server/health.h"
 
 namespace recordstore::server {
 namespace {
@@ -174,6 +179,9 @@ StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   // Re-encryptions a stopped or crashed process left go on.
   RETURN_IF_ERROR(server->key_rotations_->ResumePending());
   server->services_ = MakeServices(server->state_);
+  server->services_.push_back(
+      MakeHealthService({v1::Admin::service_full_name(), v1::Schema::service_full_name(),
+                         v1::Records::service_full_name(), v1::Query::service_full_name()}));
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

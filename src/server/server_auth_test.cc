@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "auth/access.h"
@@ -408,6 +409,56 @@ TEST_F(AuthTest, RevokedTokensAreUnauthenticatedByAnyBlocksId) {
             StatusCode::PERMISSION_DENIED);
   EXPECT_NE(Metrics().find("recordstore_auth_failures_total{reason=\"revoked\"} 2\n"),
             std::string::npos);
+}
+
+// Authorization answers are cached (AccessOptions::authorization_cache); these are the ways
+// a cached allow must stop being one.
+
+TEST_F(AuthTest, ATokenExpiringAfterCachedAllowsIsRefused) {
+  const std::string reader = Mint({Grant{.tenant = "acme", .operations = {Operation::kRead}}});
+  // Expires at the start of the second after next: allowed now, refused once it has passed.
+  const auto expires = std::chrono::ceil<std::chrono::seconds>(std::chrono::system_clock::now()) +
+                       std::chrono::seconds(1);
+  const std::string expiring = Attenuate(reader, *auth::AttenuationCode({.expires = expires}));
+  Caller caller = As(expiring);
+  const v1::SpaceRef users = Space("acme", "users");
+  ASSERT_TRUE(caller.Get(users, "Order", 1).ok());
+  ASSERT_TRUE(caller.Get(users, "Order", 1).ok());  // the cached allow
+  std::this_thread::sleep_until(expires + std::chrono::milliseconds(50));
+  grpc::Status expired = caller.Get(users, "Order", 1);
+  EXPECT_EQ(expired.error_code(), StatusCode::PERMISSION_DENIED) << expired.error_message();
+  EXPECT_NE(expired.error_message().find("failed block 1: check if time($t), $t < "),
+            std::string::npos)
+      << expired.error_message();
+}
+
+TEST_F(AuthTest, ATokenRevokedAfterCachedAllowsIsRefused) {
+  const std::string reader = Mint({Grant{.tenant = "acme", .operations = {Operation::kRead}}});
+  Caller caller = As(reader);
+  const v1::SpaceRef users = Space("acme", "users");
+  ASSERT_TRUE(caller.Get(users, "Order", 1).ok());
+  ASSERT_TRUE(caller.Get(users, "Order", 1).ok());  // the cached allow
+  ASSERT_TRUE(admin_->Revoke(auth::HexEncode(Parse(reader).RevocationIds()[0])).ok());
+  EXPECT_REFUSED(caller.Get(users, "Order", 1), StatusCode::UNAUTHENTICATED,
+                 "unauthenticated (8008): the token was revoked (revocation id of block 0: " +
+                     auth::HexEncode(Parse(reader).RevocationIds()[0]) + ")");
+}
+
+TEST_F(AuthTest, ACachedAllowIsNeverServedForAnotherTenantOrSpace) {
+  Caller acme = As(
+      Mint({Grant{.tenant = "acme", .record_space = "users", .operations = {Operation::kRead}}}));
+  Caller globex = As(Mint({Grant{.tenant = "globex", .operations = {Operation::kRead}}}));
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_TRUE(acme.Get(Space("acme", "users"), "Order", 1).ok());
+    EXPECT_EQ(acme.Get(Space("globex", "users"), "Order", 1).error_code(),
+              StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(acme.Get(Space("acme", "orders"), "Order", 1).error_code(),
+              StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(globex.Get(Space("acme", "users"), "Order", 1).error_code(),
+              StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(acme.Put(Space("acme", "users"), Order(7)).error_code(),
+              StatusCode::PERMISSION_DENIED);
+  }
 }
 
 TEST_F(AuthTest, RevocationsReachOtherServersWithinTheRefreshInterval) {

@@ -20,6 +20,7 @@
 #include "common/status_macros.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "metadata/proto_source.h"
 #include "recordstore/v1/admin.grpc.pb.h"
 #include "recordstore/v1/query.grpc.pb.h"
@@ -955,6 +956,32 @@ TEST_F(ServerTest, RecordSpacesNeverSeeEachOthersKeys) {
             std::make_tuple(7, 1, 1007));
   EXPECT_EQ(shop_.ReadOrder(client_->Get(c, "Order", 7).record().proto()),
             std::make_tuple(7, 1, 3007));
+}
+
+// --- gRPC health checking ---
+
+TEST_F(ServerTest, HealthCheckAnswersWithoutATokenForTheServerAndItsServicesOnly) {
+  // No token, as a probe sends none.
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->grpc_port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  auto check = [&](const std::string& service, grpc::health::v1::HealthCheckResponse* response) {
+    grpc::ClientContext context;
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    return stub->Check(&context, request, response);
+  };
+  for (const std::string service : {"", "recordstore.v1.Admin", "recordstore.v1.Schema",
+                                    "recordstore.v1.Records", "recordstore.v1.Query"}) {
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = check(service, &response);
+    ASSERT_TRUE(status.ok()) << service << ": " << status.error_message();
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+  }
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status unknown = check("recordstore.v1.Records2", &response);
+  EXPECT_EQ(unknown.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(unknown.error_message(), "no service \"recordstore.v1.Records2\" here");
 }
 
 // --- HTTP ---
