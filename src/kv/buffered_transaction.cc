@@ -39,8 +39,7 @@ void BufferedTransaction::BumpMetadataVersion() {
   bumped_metadata_version_ = true;
   // The whole value is the versionstamp: 10 placeholder bytes, then the 4-byte little-endian
   // offset 0. Written directly: the system key would fail AtomicOp's user-key check.
-  writes_.Atomic(MutationType::kSetVersionstampedValue, kMetadataVersionKey,
-                 std::string(14, '\0'));
+  writes_.Atomic(MutationType::kSetVersionstampedValue, kMetadataVersionKey, std::string(14, '\0'));
 }
 
 void BufferedTransaction::AddReadRange(std::string begin, std::string end) {

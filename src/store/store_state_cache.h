@@ -63,8 +63,7 @@ class StoreStateCache {
   // Caches `state`, read at `metadata_version`, unless the entry kept is newer (a transaction
   // with an old read version must not replace the state current transactions need).
   void Insert(uint64_t database, std::string_view subspace,
-              std::optional<std::string> metadata_version,
-              std::shared_ptr<const StoreState> state);
+              std::optional<std::string> metadata_version, std::shared_ptr<const StoreState> state);
 
   // Find calls that returned a state, and that did not.
   int64_t hits() const { return hits_.load(std::memory_order_relaxed); }
@@ -83,8 +82,7 @@ class StoreStateCache {
     // Most recently used first.
     std::list<Entry> lru ABSL_GUARDED_BY(mutex);
     // Views into the entries' keys.
-    std::unordered_map<std::string_view, std::list<Entry>::iterator> by_key
-        ABSL_GUARDED_BY(mutex);
+    std::unordered_map<std::string_view, std::list<Entry>::iterator> by_key ABSL_GUARDED_BY(mutex);
   };
 
   static std::string Key(uint64_t database, std::string_view subspace);

@@ -218,7 +218,9 @@ TEST_F(StoreStateCacheOpenTest, EveryHeaderOrIndexStateChangeIsSeenByTheNextOpen
       [](RecordStore& store) {
         ASSERT_TRUE(store.SetIndexState("order_by_sku", IndexState::kReadable).ok());
       },
-      [](RecordStore& store) { ASSERT_TRUE(store.ClearAndMarkIndexWriteOnly("order_by_sku").ok()); },
+      [](RecordStore& store) {
+        ASSERT_TRUE(store.ClearAndMarkIndexWriteOnly("order_by_sku").ok());
+      },
       [](RecordStore& store) {
         ASSERT_TRUE(store.SetIndexState("customer_by_email", IndexState::kReadable).ok());
         ASSERT_TRUE(store.SetIndexState("order_by_sku", IndexState::kReadable).ok());
