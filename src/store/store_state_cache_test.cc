@@ -399,6 +399,7 @@ TEST_F(StoreStateCacheOpenTest, CachedOpensAgreeWithReadsUnderConcurrentChanges)
   InStore([](RecordStore&) {});
   std::atomic<bool> done{false};
   std::atomic<int> compared{0};
+  std::atomic<bool> reader_failed{false};
   std::vector<std::thread> readers;
   for (int t = 0; t < 3; ++t) {
     readers.emplace_back([&] {
@@ -408,6 +409,7 @@ TEST_F(StoreStateCacheOpenTest, CachedOpensAgreeWithReadsUnderConcurrentChanges)
         auto read = RecordStore::Open(*context, kStore, metadata_, Uncached());
         if (!cached.ok() || !read.ok()) {
           ADD_FAILURE() << cached.status() << " " << read.status();
+          reader_failed = true;
           return;
         }
         EXPECT_EQ((*cached)->header().user_version(), (*read)->header().user_version());
@@ -425,10 +427,14 @@ TEST_F(StoreStateCacheOpenTest, CachedOpensAgreeWithReadsUnderConcurrentChanges)
       ADD_FAILURE() << status;
       break;
     }
+    // Lets the readers compare at least once between two changes, however the threads
+    // are scheduled.
+    const int seen = compared.load();
+    while (compared.load() == seen && !reader_failed.load()) std::this_thread::yield();
   }
   done = true;
   for (std::thread& reader : readers) reader.join();
-  EXPECT_GT(compared.load(), 0);
+  EXPECT_GE(compared.load(), 200);
   EXPECT_NE(OpenedUncached().find("user_version: 200"), std::string::npos);
   InStore([](RecordStore&) {});  // fills the cache, unless a reader did after the last change
   EXPECT_NE(OpenedFromCache().find("user_version: 200"), std::string::npos);
