@@ -183,7 +183,9 @@ int RunCursor(const Options& options, Reporter& reporter) {
     db_options.sync_commits = false;
     auto storage = kv::OpenRocksDbStorage(dir.string());
     Check(storage.status(), "open rocksdb storage");
-    auto db = std::make_unique<kv::EngineDatabase>(*std::move(storage), db_options);
+    auto opened = kv::EngineDatabase::Open(*std::move(storage), db_options);
+    Check(opened.status(), "start recordstore");
+    std::unique_ptr<kv::EngineDatabase> db = *std::move(opened);
     ScanSetup setup{db.get(), Subspace(Tuple::Of("bench", "cursor")), keys, batching};
 
     Progress("writing " + std::to_string(keys) + " keys");

@@ -584,7 +584,9 @@ int RunKv(const Options& options, Reporter& reporter) {
   // its storage; it is the same EngineDatabase that rocksdb:// URLs open.
   auto storage = kv::OpenRocksDbStorage(ours_dir.path());
   Check(storage.status(), "open recordstore");
-  auto ours = std::make_unique<kv::EngineDatabase>(*std::move(storage), db_options);
+  auto opened = kv::EngineDatabase::Open(*std::move(storage), db_options);
+  Check(opened.status(), "start recordstore");
+  std::unique_ptr<kv::EngineDatabase> ours = *std::move(opened);
   rocksdb::DB* raw_ptr = nullptr;
   Check(rocksdb::DB::Open(kv::RocksDbTunedOptions(), raw_dir.path(), &raw_ptr), "open rocksdb");
   std::unique_ptr<rocksdb::DB> raw(raw_ptr);

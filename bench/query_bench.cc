@@ -276,7 +276,9 @@ class QueryStoreSystem {
     options.sync_commits = false;
     auto storage = kv::OpenRocksDbStorage(dir);
     QCheck(storage.status(), "open recordstore storage");
-    db_ = std::make_unique<kv::EngineDatabase>(*std::move(storage), options);
+    auto opened = kv::EngineDatabase::Open(*std::move(storage), options);
+    QCheck(opened.status(), "start recordstore");
+    db_ = *std::move(opened);
     order_type_ = metadata_.FindRecordType("Order");
     const google::protobuf::Descriptor& order = order_type_->descriptor();
     for (const char* name : {"order_id", "customer_id", "total"}) {

@@ -514,6 +514,11 @@ class CountingTransaction final : public kv::Transaction {
   StatusOr<std::shared_ptr<kv::Watch>> WatchKey(std::string_view key) override {
     return inner_->WatchKey(key);
   }
+  StatusOr<std::optional<std::string>> GetMetadataVersion(bool snapshot) override {
+    return inner_->GetMetadataVersion(snapshot);
+  }
+  void BumpMetadataVersion() override { inner_->BumpMetadataVersion(); }
+  uint64_t database_id() const override { return inner_->database_id(); }
   Status Commit() override { return inner_->Commit(); }
   kv::Version GetCommittedVersion() const override { return inner_->GetCommittedVersion(); }
   StatusOr<std::string> GetVersionstamp() const override { return inner_->GetVersionstamp(); }
@@ -541,7 +546,9 @@ class RecordStoreSystem {
     options.sync_commits = false;
     auto storage = kv::OpenRocksDbStorage(dir);
     Check(storage.status(), "open recordstore storage");
-    db_ = std::make_unique<kv::EngineDatabase>(*std::move(storage), options);
+    auto opened = kv::EngineDatabase::Open(*std::move(storage), options);
+    Check(opened.status(), "start recordstore");
+    db_ = *std::move(opened);
     order_type_ = metadata_.FindRecordType("Order");
     if (order_type_ == nullptr) Fail("no Order record type");
     if (encrypted) {

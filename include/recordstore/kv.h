@@ -151,6 +151,24 @@ class Transaction {
   virtual void ClearRange(std::string_view begin, std::string_view end) = 0;
   virtual void AtomicOp(MutationType type, std::string_view key, std::string_view operand) = 0;
 
+  // The database's metadata version (FDB's "\xff/metadataVersion"): the 10-byte versionstamp
+  // of the last committed transaction that called BumpMetadataVersion, as of this
+  // transaction's read version, or nullopt when none ever did. Higher layers cache what they
+  // read from the database (record store headers) keyed by it, and bump it whenever they
+  // change such state. The embedded engine hands it out with the read version, without a
+  // storage read; etcd reads it as an ordinary key. Without `snapshot` the read adds a read
+  // conflict on it, so a concurrent bump makes this transaction conflict.
+  // Errors: accessed_unreadable (1036) once this transaction has called BumpMetadataVersion
+  // (as in FDB: the new value is unknown until commit); the errors of Get.
+  virtual StatusOr<std::optional<std::string>> GetMetadataVersion(bool snapshot = false) = 0;
+  // Sets the metadata version to this transaction's versionstamp when it commits. A blind
+  // write (a versionstamped value): it adds a write conflict on the metadata version but no
+  // read conflict, so concurrent bumpers never conflict with each other. Calling it again in
+  // the same transaction changes nothing.
+  virtual void BumpMetadataVersion() = 0;
+  // The Database::id() of the database this transaction belongs to.
+  virtual uint64_t database_id() const = 0;
+
   // Explicit conflict ranges ([begin, end)) and keys.
   virtual void AddReadConflictRange(std::string_view begin, std::string_view end) = 0;
   virtual void AddReadConflictKey(std::string_view key) = 0;
@@ -244,6 +262,11 @@ class Database {
  public:
   virtual ~Database() = default;
 
+  // Unique among the Database objects of this process and never reused, also after one is
+  // destroyed: process-local caches of database content key their entries by it, so they
+  // never serve one database's data to another (or to a database reopened at the same path).
+  uint64_t id() const { return id_; }
+
   // Opens a database: "memory://" (private to this object), "rocksdb:///absolute/path"
   // (created when missing), "etcd://host:port[,host:port...]/prefix" (an etcd v3 cluster).
   // Errors: connection_string_invalid (2104) for an unknown or malformed URL, io_error (1510)
@@ -260,6 +283,12 @@ class Database {
   // retry would duplicate.
   Status Run(const std::function<Status(Transaction&)>& body,
              const TransactionOptions& options = {});
+
+ protected:
+  Database();
+
+ private:
+  const uint64_t id_;
 };
 
 }  // namespace recordstore::kv

@@ -34,6 +34,14 @@ void BufferedTransaction::AtomicOp(MutationType type, std::string_view key,
   writes_.Atomic(type, key, operand);
 }
 
+void BufferedTransaction::BumpMetadataVersion() {
+  if (bumped_metadata_version_) return;
+  bumped_metadata_version_ = true;
+  // The whole value is the versionstamp: 10 placeholder bytes, then the 4-byte little-endian
+  // offset 0. Written directly: the system key would fail AtomicOp's user-key check.
+  writes_.Atomic(MutationType::kSetVersionstampedValue, kMetadataVersionKey, std::string(14, '\0'));
+}
+
 void BufferedTransaction::AddReadRange(std::string begin, std::string end) {
   conflict_bytes_ += static_cast<int64_t>(begin.size() + end.size());
   read_ranges_.emplace_back(std::move(begin), std::move(end));
@@ -67,6 +75,7 @@ void BufferedTransaction::ClearBuffered() {
   write_ranges_.clear();
   conflict_bytes_ = 0;
   deferred_error_ = absl::OkStatus();
+  bumped_metadata_version_ = false;
 }
 
 }  // namespace recordstore::kv

@@ -15,6 +15,10 @@
 
 namespace recordstore::kv {
 
+// Where the metadata version (Transaction::GetMetadataVersion) is stored, as in FDB: in the
+// system key space, so no user key or range (all below "\xff") ever touches it.
+inline constexpr std::string_view kMetadataVersionKey = "\xff/metadataVersion";
+
 class BufferedTransaction : public Transaction {
  public:
   using KeyRange = std::pair<std::string, std::string>;  // [first, second)
@@ -28,6 +32,9 @@ class BufferedTransaction : public Transaction {
   void AddWriteConflictRange(std::string_view begin, std::string_view end) override;
   void AddWriteConflictKey(std::string_view key) override;
   int64_t GetApproximateSize() const override;
+  // A SET_VERSIONSTAMPED_VALUE of kMetadataVersionKey: the key becomes unreadable (1036) in
+  // this transaction, which is the documented GetMetadataVersion behaviour after a bump.
+  void BumpMetadataVersion() override;
 
  protected:
   // Records the first mutation error for Commit to return.
@@ -42,6 +49,7 @@ class BufferedTransaction : public Transaction {
   std::vector<KeyRange> write_ranges_;  // explicit write conflict ranges
   int64_t conflict_bytes_ = 0;
   Status deferred_error_;
+  bool bumped_metadata_version_ = false;
 };
 
 }  // namespace recordstore::kv

@@ -1,3 +1,4 @@
+#include <atomic>
 #include <filesystem>
 #include <system_error>
 
@@ -9,13 +10,26 @@
 
 namespace recordstore::kv {
 
+namespace {
+
+uint64_t NextDatabaseId() {
+  static std::atomic<uint64_t> next_id{1};
+  return next_id.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+Database::Database() : id_(NextDatabaseId()) {}
+
 StatusOr<std::unique_ptr<Database>> Database::Open(std::string_view url,
                                                    const DatabaseOptions& options) {
   constexpr std::string_view kMemory = "memory://";
   constexpr std::string_view kRocksDb = "rocksdb://";
   constexpr std::string_view kEtcd = "etcd://";
   if (url.substr(0, kMemory.size()) == kMemory) {
-    return std::unique_ptr<Database>(std::make_unique<EngineDatabase>(NewMemoryStorage(), options));
+    auto database = EngineDatabase::Open(NewMemoryStorage(), options);
+    if (!database.ok()) return database.status();
+    return std::unique_ptr<Database>(*std::move(database));
   }
   if (url.substr(0, kRocksDb.size()) == kRocksDb) {
     std::string path(url.substr(kRocksDb.size()));
@@ -28,8 +42,9 @@ StatusOr<std::unique_ptr<Database>> Database::Open(std::string_view url,
     if (ec) return MakeError(ErrorCode::kIoError, "cannot create " + path + ": " + ec.message());
     auto storage = OpenRocksDbStorage(path);
     if (!storage.ok()) return storage.status();
-    return std::unique_ptr<Database>(
-        std::make_unique<EngineDatabase>(*std::move(storage), options));
+    auto database = EngineDatabase::Open(*std::move(storage), options);
+    if (!database.ok()) return database.status();
+    return std::unique_ptr<Database>(*std::move(database));
   }
   if (url.substr(0, kEtcd.size()) == kEtcd) return OpenEtcdDatabase(url, options);
   return MakeError(ErrorCode::kConnectionStringInvalid,

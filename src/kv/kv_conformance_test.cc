@@ -1405,6 +1405,145 @@ TEST_P(KvConformanceTest, OnErrorAfterConflictResetsAndRetrySucceeds) {
 }
 
 // =============================================================================================
+// Metadata version (FDB's \xff/metadataVersion)
+
+// Bumps the metadata version in its own transaction; returns that transaction's versionstamp.
+std::string Bump(Database& db) {
+  auto t = db.CreateTransaction();
+  t->BumpMetadataVersion();
+  EXPECT_OK(t->Commit());
+  auto vs = t->GetVersionstamp();
+  EXPECT_OK(vs);
+  return vs.ok() ? *vs : std::string();
+}
+
+std::optional<std::string> MetadataVersion(Database& db) {
+  auto t = db.CreateTransaction();
+  auto v = t->GetMetadataVersion();
+  EXPECT_OK(v);
+  return v.ok() ? *v : std::nullopt;
+}
+
+TEST_P(KvConformanceTest, MetadataVersionIsAbsentUntilTheFirstBump) {
+  Put("k", "v");
+  EXPECT_EQ(MetadataVersion(*db_), std::nullopt);
+}
+
+TEST_P(KvConformanceTest, MetadataVersionIsTheLastBumpersVersionstampAndIncreases) {
+  const std::string first = Bump(*db_);
+  EXPECT_EQ(MetadataVersion(*db_), first);
+  Put("k", "v");  // an ordinary commit leaves it alone
+  EXPECT_EQ(MetadataVersion(*db_), first);
+  const std::string second = Bump(*db_);
+  EXPECT_GT(second, first) << Hex(second) << " vs " << Hex(first);
+  EXPECT_EQ(MetadataVersion(*db_), second);
+}
+
+TEST_P(KvConformanceTest, MetadataVersionIsReadAtTheReadVersion) {
+  const std::string first = Bump(*db_);
+  auto old_reader = Txn();
+  ASSERT_OK(old_reader->GetReadVersion());
+  Version before_second = *old_reader->GetReadVersion();
+  const std::string second = Bump(*db_);
+  auto v = old_reader->GetMetadataVersion();
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, first);
+  // An explicitly older read version too.
+  auto at_old = Txn();
+  at_old->SetReadVersion(before_second);
+  auto old_value = at_old->GetMetadataVersion(/*snapshot=*/true);
+  ASSERT_OK(old_value);
+  EXPECT_EQ(*old_value, first);
+  EXPECT_EQ(MetadataVersion(*db_), second);
+}
+
+TEST_P(KvConformanceTest, MetadataVersionIsUnreadableAfterABumpInTheSameTransaction) {
+  Bump(*db_);
+  auto t = Txn();
+  ASSERT_OK(t->GetMetadataVersion());
+  t->BumpMetadataVersion();
+  t->BumpMetadataVersion();  // a second bump changes nothing
+  EXPECT_TRUE(HasCode(t->GetMetadataVersion(), ErrorCode::kAccessedUnreadable));
+  EXPECT_TRUE(HasCode(t->GetMetadataVersion(/*snapshot=*/true), ErrorCode::kAccessedUnreadable));
+  ASSERT_OK(t->Commit());
+  auto vs = t->GetVersionstamp();
+  ASSERT_OK(vs);
+  EXPECT_EQ(MetadataVersion(*db_), *vs);
+  // Reset forgets the bump: readable again.
+  t->Reset();
+  auto v = t->GetMetadataVersion();
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, *vs);
+}
+
+TEST_P(KvConformanceTest, MetadataVersionIsNotAUserKey) {
+  Bump(*db_);
+  // Invisible to user reads and clears of the whole user key space.
+  EXPECT_TRUE(ReadRange("", "\xff").empty());
+  auto t = Txn();
+  t->ClearRange("", "\xff");
+  ASSERT_OK(t->Commit());
+  EXPECT_NE(MetadataVersion(*db_), std::nullopt);
+  auto reader = Txn();
+  EXPECT_TRUE(HasCode(reader->Get("\xff/metadataVersion"), ErrorCode::kKeyOutsideLegalRange));
+}
+
+TEST_P(KvConformanceTest, ConcurrentMetadataVersionBumpsDoNotConflict) {
+  auto a = Txn();
+  auto b = Txn();
+  ASSERT_OK(a->Get("x"));
+  ASSERT_OK(b->Get("y"));
+  a->BumpMetadataVersion();
+  b->BumpMetadataVersion();
+  a->Set("x", "a");
+  b->Set("y", "b");
+  ASSERT_OK(a->Commit());
+  ASSERT_OK(b->Commit());
+  auto a_stamp = a->GetVersionstamp();
+  auto b_stamp = b->GetVersionstamp();
+  ASSERT_OK(a_stamp);
+  ASSERT_OK(b_stamp);
+  EXPECT_GT(*b_stamp, *a_stamp);
+  EXPECT_EQ(MetadataVersion(*db_), *b_stamp);
+}
+
+TEST_P(KvConformanceTest, SerializableMetadataVersionReadConflictsWithAConcurrentBump) {
+  auto reader = Txn();
+  ASSERT_OK(reader->GetMetadataVersion());
+  Bump(*db_);
+  reader->Set("k", "v");
+  EXPECT_TRUE(HasCode(reader->Commit(), ErrorCode::kNotCommitted));
+
+  auto snapshot_reader = Txn();
+  ASSERT_OK(snapshot_reader->GetMetadataVersion(/*snapshot=*/true));
+  Bump(*db_);
+  snapshot_reader->Set("k", "v");
+  EXPECT_OK(snapshot_reader->Commit());
+}
+
+TEST_P(KvConformanceTest, MetadataVersionSurvivesReopen) {
+  if (!backend().durable) GTEST_SKIP() << "backend is not durable";
+  const std::string stamp = Bump(*db_);
+  Put("k", "v");
+  Reopen();
+  EXPECT_EQ(MetadataVersion(*db_), stamp);
+  const std::string next = Bump(*db_);
+  EXPECT_GT(next, stamp);
+  Reopen();
+  EXPECT_EQ(MetadataVersion(*db_), next);
+}
+
+TEST_P(KvConformanceTest, DatabaseIdsAreUniqueAndTransactionsReportTheirs) {
+  auto other = Database::Open("memory://");
+  ASSERT_OK(other);
+  EXPECT_NE((*other)->id(), db_->id());
+  EXPECT_EQ(Txn()->database_id(), db_->id());
+  const uint64_t before = db_->id();
+  Reopen();
+  EXPECT_NE(db_->id(), before);
+}
+
+// =============================================================================================
 // Watches
 
 TEST_P(KvConformanceTest, WatchFiresAfterAnotherTransactionChangesTheKey) {

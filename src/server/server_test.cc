@@ -1097,6 +1097,11 @@ class ConflictingDatabase final : public kv::Database {
     StatusOr<std::shared_ptr<kv::Watch>> WatchKey(std::string_view key) override {
       return inner_->WatchKey(key);
     }
+      StatusOr<std::optional<std::string>> GetMetadataVersion(bool snapshot) override {
+        return inner_->GetMetadataVersion(snapshot);
+      }
+      void BumpMetadataVersion() override { inner_->BumpMetadataVersion(); }
+      uint64_t database_id() const override { return inner_->database_id(); }
     Status Commit() override {
       if (db_.armed && first_read_.has_value()) {
         std::unique_ptr<kv::Transaction> other = db_.inner_->CreateTransaction();

@@ -170,9 +170,9 @@ Status RecordStore::Initialize() {
     }
   }
   kv::Transaction& txn = context_.txn();
-  ASSIGN_OR_RETURN(std::optional<std::string> stored_header,
-                   txn.Get(subspace_.Pack(Tuple::Of(kHeaderKey))));
-  if (!stored_header.has_value()) {
+  const std::string header_key = subspace_.Pack(Tuple::Of(kHeaderKey));
+  ASSIGN_OR_RETURN(std::shared_ptr<const StoreState> state, ReadStoreState(header_key));
+  if (state == nullptr) {
     if (options_.open_mode == OpenMode::kOpenExisting) {
       return MakeError(ErrorCode::kNotFound,
                        "no record store in subspace " + Tuple::Of(ByteString{subspace_.key()})
@@ -193,9 +193,8 @@ Status RecordStore::Initialize() {
                      "a record store already exists in subspace " +
                          Tuple::Of(ByteString{subspace_.key()}).ToString());
   }
-  if (!header_.ParseFromString(*stored_header)) {
-    return MakeError(ErrorCode::kDataCorruption, "the record store header does not parse");
-  }
+  header_ = state->header;
+  index_states_ = state->index_states;
   if (header_.format_version() > kStoreFormatVersion) {
     return MakeError(ErrorCode::kUnsupported,
                      "the record store has format version " +
@@ -208,11 +207,6 @@ Status RecordStore::Initialize() {
                          std::to_string(header_.metadata_version()) +
                          "; it cannot be opened with the older version " +
                          std::to_string(metadata_.version()));
-  }
-  // The header tells whether any index state is stored, which saves a range read per open
-  // (a change of that answer rewrites the header, so openers still conflict with it).
-  if (header_.format_version() < 2 || header_.has_index_states()) {
-    RETURN_IF_ERROR(LoadIndexStates());
   }
   RETURN_IF_ERROR(CheckMaintainersExist());
   if (header_.format_version() < kStoreFormatVersion) {
@@ -240,6 +234,57 @@ Status RecordStore::Initialize() {
   return absl::OkStatus();
 }
 
+StatusOr<std::shared_ptr<const StoreState>> RecordStore::ReadStoreState(
+    const std::string& header_key) {
+  kv::Transaction& txn = context_.txn();
+  StoreStateCache* cache = options_.state_cache;
+  std::optional<std::string> metadata_version;
+  if (cache != nullptr) {
+    // A snapshot read: a bump for another store must not make this transaction conflict.
+    // The conflicts that matter are taken on this store's own keys below.
+    StatusOr<std::optional<std::string>> read = txn.GetMetadataVersion(/*snapshot=*/true);
+    if (read.ok()) {
+      metadata_version = *std::move(read);
+      std::shared_ptr<const StoreState> cached =
+          cache->Find(txn.database_id(), subspace_.key(), metadata_version);
+      if (cached != nullptr) {
+        // A concurrent change of the header or index states must still make this
+        // transaction conflict, exactly as the reads below would.
+        txn.AddReadConflictKey(header_key);
+        if (cached->index_states_read) {
+          auto [begin, end] = IndexStateSpace().Range();
+          txn.AddReadConflictRange(begin, end);
+        }
+        return cached;
+      }
+    } else if (HasErrorCode(read.status(), ErrorCode::kAccessedUnreadable)) {
+      // This transaction bumped the version: it changed some store's state, which only its
+      // own reads show. Neither use nor fill the cache.
+      cache = nullptr;
+    } else {
+      return read.status();
+    }
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, txn.Get(header_key));
+  if (!stored.has_value()) return nullptr;
+  auto state = std::make_shared<StoreState>();
+  if (!state->header.ParseFromString(*stored)) {
+    return MakeError(ErrorCode::kDataCorruption, "the record store header does not parse");
+  }
+  // The header tells whether any index state is stored, which saves a range read per open
+  // (a change of that answer rewrites the header, so openers still conflict with it). A
+  // newer format than this code reads fails the open: its states are not read.
+  const uint32_t format = state->header.format_version();
+  if (format <= kStoreFormatVersion && (format < 2 || state->header.has_index_states())) {
+    ASSIGN_OR_RETURN(state->index_states, ReadIndexStates());
+    state->index_states_read = true;
+  }
+  if (cache != nullptr) {
+    cache->Insert(txn.database_id(), subspace_.key(), std::move(metadata_version), state);
+  }
+  return state;
+}
+
 Status RecordStore::Create() {
   header_.set_format_version(kStoreFormatVersion);
   header_.set_metadata_version(metadata_.version());
@@ -251,6 +296,8 @@ Status RecordStore::Create() {
 Status RecordStore::WriteHeader() {
   header_.set_has_index_states(!index_states_.empty());
   context_.txn().Set(subspace_.Pack(Tuple::Of(kHeaderKey)), header_.SerializeAsString());
+  // Invalidates every cached copy of the header (store_state_cache.h).
+  context_.txn().BumpMetadataVersion();
   return absl::OkStatus();
 }
 
@@ -264,10 +311,15 @@ Status RecordStore::SetUserVersion(int32_t user_version) {
   return WriteHeader();
 }
 
-Status RecordStore::LoadIndexStates() {
-  Subspace states = subspace_.Sub(Tuple::Of(kIndexStateKey));
+Subspace RecordStore::IndexStateSpace() const {
+  return subspace_.Sub(Tuple::Of(kIndexStateKey));
+}
+
+StatusOr<std::map<std::string, IndexState, std::less<>>> RecordStore::ReadIndexStates() {
+  Subspace states = IndexStateSpace();
   auto [begin, end] = states.Range();
   ASSIGN_OR_RETURN(kv::RangeResult rows, context_.txn().GetRange(begin, end));
+  std::map<std::string, IndexState, std::less<>> result;
   for (const kv::KeyValue& row : rows.rows) {
     StatusOr<Tuple> key = states.Unpack(row.key);
     StatusOr<Tuple> value = Tuple::Unpack(row.value);
@@ -279,9 +331,9 @@ Status RecordStore::LoadIndexStates() {
         *state > static_cast<int64_t>(IndexState::kDisabled)) {
       return MakeError(ErrorCode::kDataCorruption, "an index state entry does not parse");
     }
-    index_states_[*name] = static_cast<IndexState>(*state);
+    result[*name] = static_cast<IndexState>(*state);
   }
-  return absl::OkStatus();
+  return result;
 }
 
 Status RecordStore::CheckMaintainersExist() const {
@@ -356,6 +408,8 @@ Status RecordStore::Upgrade(const metadata::RecordMetaData& stored) {
       txn.Clear(subspace_.Pack(Tuple::Of(space, former.name)));
     }
     index_states_.erase(former.name);
+    // Its state may have been cleared: cached copies are stale.
+    txn.BumpMetadataVersion();
   }
   // Indexes added or redefined since: rebuild, now for a small store, later otherwise.
   std::vector<IndexSlot*> to_build;
@@ -467,6 +521,8 @@ Status RecordStore::SetIndexState(std::string_view index_name, IndexState state)
     context_.txn().Set(key, Tuple::Of(static_cast<int64_t>(state)).Pack());
     index_states_[slot->index->name()] = state;
   }
+  // Invalidates every cached copy of the index states (store_state_cache.h).
+  context_.txn().BumpMetadataVersion();
   if (header_.has_index_states() == index_states_.empty()) RETURN_IF_ERROR(WriteHeader());
   // The maintainer's behaviour depends on the state (write-only unique indexes record
   // violations instead of refusing records).

@@ -42,8 +42,13 @@
 // membership read of that key is serializable too. Marking a readable index
 // write-only records its whole key space as built (it is complete, so writers keep it up to
 // date); marking it readable or disabled clears the range set and the build bookkeeping.
-// Opening costs two reads when the metadata version is unchanged: the header and the (short)
-// range of index states; nothing that grows with the number of stores or records.
+// Opening costs at most two reads when the metadata version is unchanged: the header and,
+// when the header says index states are stored, their (short) range; nothing that grows with
+// the number of stores or records. Usually it costs none: the header and index states are
+// cached (store_state_cache.h) under the database's metadata version, which every change of
+// them bumps (WriteHeader, SetIndexState); an open served from the cache takes the read
+// conflicts the reads would have taken. Code that writes the header or an index state
+// without RecordStore must call kv::Transaction::BumpMetadataVersion in the same transaction.
 //
 // Thread-safety: a RecordStore lives inside one RecordContext (transaction) and is used by
 // one thread at a time. Open a new one for each transaction; it is cheap.
@@ -70,6 +75,7 @@
 #include "store/range_set.h"
 #include "store/record_serializer.h"
 #include "store/store.pb.h"
+#include "store/store_state_cache.h"
 #include "tuple/subspace.h"
 #include "tuple/tuple.h"
 
@@ -106,6 +112,9 @@ struct RecordStoreOptions {
   int64_t inline_build_record_limit = 200;
   // Null: IndexMaintainerRegistry::Default().
   const index::IndexMaintainerRegistry* maintainers = nullptr;
+  // Where opens find and leave the stores' headers and index states (see the file comment);
+  // null reads them from the transaction at every open.
+  StoreStateCache* state_cache = &StoreStateCache::Default();
 };
 
 // A record read from the store.
@@ -249,9 +258,14 @@ class RecordStore {
               const metadata::RecordMetaData& metadata, RecordStoreOptions options);
 
   Status Initialize();
+  // The header and index states of the store: from the state cache when it holds them at
+  // the transaction's metadata version (taking the read conflicts the reads would take),
+  // else read through the transaction and cached. Null when the store has no header.
+  StatusOr<std::shared_ptr<const StoreState>> ReadStoreState(const std::string& header_key);
   Status Create();
   Status Upgrade(const metadata::RecordMetaData& stored);
-  Status LoadIndexStates();
+  Subspace IndexStateSpace() const;
+  StatusOr<std::map<std::string, index::IndexState, std::less<>>> ReadIndexStates();
   // Fails when an index's type has no maintainer: checked at open, where the maintainers
   // themselves are made on first use (a store opened to load records needs none).
   Status CheckMaintainersExist() const;

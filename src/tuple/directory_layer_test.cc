@@ -60,6 +60,11 @@ class CountingTransaction : public kv::Transaction {
   StatusOr<std::shared_ptr<kv::Watch>> WatchKey(std::string_view key) override {
     return inner_.WatchKey(key);
   }
+  StatusOr<std::optional<std::string>> GetMetadataVersion(bool snapshot) override {
+    return inner_.GetMetadataVersion(snapshot);
+  }
+  void BumpMetadataVersion() override { inner_.BumpMetadataVersion(); }
+  uint64_t database_id() const override { return inner_.database_id(); }
   Status Commit() override { return inner_.Commit(); }
   kv::Version GetCommittedVersion() const override { return inner_.GetCommittedVersion(); }
   StatusOr<std::string> GetVersionstamp() const override { return inner_.GetVersionstamp(); }

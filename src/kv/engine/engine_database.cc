@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kv/atomic_ops.h"
+#include "kv/buffered_transaction.h"
 #include "kv/engine/engine_transaction.h"
 
 namespace recordstore::kv {
@@ -147,12 +148,22 @@ Status ApplyTransaction(const WriteSet& writes, const std::string& stamp, Storag
 
 }  // namespace
 
-EngineDatabase::EngineDatabase(std::unique_ptr<Storage> storage, const DatabaseOptions& options)
+StatusOr<std::unique_ptr<EngineDatabase>> EngineDatabase::Open(std::unique_ptr<Storage> storage,
+                                                               const DatabaseOptions& options) {
+  StatusOr<std::optional<std::string>> metadata_version =
+      storage->Snapshot()->Get(kMetadataVersionKey);
+  if (!metadata_version.ok()) return metadata_version.status();
+  return std::unique_ptr<EngineDatabase>(
+      new EngineDatabase(std::move(storage), options, *std::move(metadata_version)));
+}
+
+EngineDatabase::EngineDatabase(std::unique_ptr<Storage> storage, const DatabaseOptions& options,
+                               std::optional<std::string> metadata_version)
     : storage_(std::move(storage)),
       options_(options),
       watches_(options.max_watches),
       last_version_(storage_->RecoveredVersion()) {
-  history_.push_back({storage_->Snapshot(), Clock::now()});
+  history_.push_back({storage_->Snapshot(), Clock::now(), std::move(metadata_version)});
 }
 
 EngineDatabase::~EngineDatabase() = default;
@@ -173,6 +184,7 @@ StatusOr<ReadSnapshot> EngineDatabase::AcquireReadVersion(std::optional<Version>
     }
     read.snapshot = history_.back().snapshot;
     read.taken = now;
+    read.metadata_version = history_.back().metadata_version;
   } else {
     // The newest snapshot at or below `at`: it was current from its publication until its
     // successor's, and its age counts from the latter.
@@ -185,6 +197,7 @@ StatusOr<ReadSnapshot> EngineDatabase::AcquireReadVersion(std::optional<Version>
     }
     read.snapshot = std::prev(next)->snapshot;
     read.taken = next->time;
+    read.metadata_version = std::prev(next)->metadata_version;
   }
   read.live = live_reads_.emplace(read.snapshot->version(), read.taken);
   return read;
@@ -258,6 +271,9 @@ int EngineDatabase::CommitGroup(const std::vector<CommitRequest*>& group) {
 
   std::unique_ptr<StorageBatch> batch = storage_->NewBatch();
   std::vector<CommitRequest*> committed;
+  // The versionstamp of the batch's last bumper: what the storage holds at
+  // kMetadataVersionKey once the batch is applied (ApplyTransaction writes it).
+  std::optional<std::string> bumped_metadata_version;
   uint16_t order = 0;
   Status group_error;
   for (CommitRequest* r : group) {
@@ -282,6 +298,9 @@ int EngineDatabase::CommitGroup(const std::vector<CommitRequest*>& group) {
     r->commit_version = version;
     r->batch_order = order++;
     r->status = absl::OkStatus();
+    if (r->bumps_metadata_version) {
+      bumped_metadata_version = MakeVersionstamp(version, r->batch_order);
+    }
     committed.push_back(r);
     if (record_now) RecordWrites(*r, resolver_);
   }
@@ -301,7 +320,10 @@ int EngineDatabase::CommitGroup(const std::vector<CommitRequest*>& group) {
     std::shared_ptr<const StorageSnapshot> next = storage_->Snapshot();
     Clock::time_point published_at = Clock::now();
     std::lock_guard lock(published_mu_);
-    history_.push_back({std::move(next), published_at});
+    std::optional<std::string> metadata_version = bumped_metadata_version.has_value()
+                                                      ? std::move(bumped_metadata_version)
+                                                      : history_.back().metadata_version;
+    history_.push_back({std::move(next), published_at, std::move(metadata_version)});
     PruneHistoryLocked(published_at);
   }
 

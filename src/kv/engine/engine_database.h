@@ -11,6 +11,10 @@
 //    version, durably) and publishes the new snapshot before anyone is acknowledged.
 //  * MVCC window: the snapshots of the last 5 seconds stay readable, so a transaction may read
 //    at any recent version (SetReadVersion), as in FoundationDB.
+//  * The metadata version (Transaction::GetMetadataVersion) is kept in memory and published
+//    with each snapshot, so a transaction gets the value as of its read version without a
+//    storage read. It is also stored (at kMetadataVersionKey, written in the commit batch
+//    like any versionstamped value) and loaded by Open, so it survives restarts.
 //  * The resolver keeps only the write history that a live transaction could still conflict
 //    with (writes newer than the oldest live read version), so it stays empty when no reader
 //    overlaps a writer. A read-write transaction whose read version was set explicitly below
@@ -50,6 +54,9 @@ struct CommitRequest {
   const WriteSet* writes = nullptr;
   const std::vector<KeyRange>* read_ranges = nullptr;
   const std::vector<KeyRange>* extra_write_ranges = nullptr;
+  // The transaction calls BumpMetadataVersion: committed, its versionstamp becomes the
+  // published metadata version.
+  bool bumps_metadata_version = false;
   bool has_read_version = false;
   Version read_version = 0;
   Clock::time_point read_version_time;
@@ -69,13 +76,18 @@ struct CommitRequest {
 struct ReadSnapshot {
   std::shared_ptr<const StorageSnapshot> snapshot;
   Clock::time_point taken;
+  // The metadata version as of the snapshot (nullopt: never bumped).
+  std::optional<std::string> metadata_version;
   // Handle in the live read-version set, released by ReleaseReadVersion.
   LiveReads::iterator live;
 };
 
 class EngineDatabase final : public Database {
  public:
-  EngineDatabase(std::unique_ptr<Storage> storage, const DatabaseOptions& options);
+  // Starts the engine over `storage`, reading the stored metadata version. Errors: the
+  // storage's read errors.
+  static StatusOr<std::unique_ptr<EngineDatabase>> Open(std::unique_ptr<Storage> storage,
+                                                        const DatabaseOptions& options);
   ~EngineDatabase() override;
 
   std::unique_ptr<Transaction> CreateTransaction(const TransactionOptions& options) override;
@@ -96,6 +108,9 @@ class EngineDatabase final : public Database {
   StatusOr<std::optional<std::string>> ReadLatest(std::string_view key);
 
  private:
+  EngineDatabase(std::unique_ptr<Storage> storage, const DatabaseOptions& options,
+                 std::optional<std::string> metadata_version);
+
   // Commits `group` as one batch (leader only, commit_mu_ not held); returns how many of its
   // transactions were written.
   int CommitGroup(const std::vector<CommitRequest*>& group);
@@ -118,10 +133,12 @@ class EngineDatabase final : public Database {
   Resolver resolver_;
   Version last_version_;
 
-  // A snapshot published for one commit batch, and when it was published.
+  // A snapshot published for one commit batch, when it was published, and the metadata
+  // version it holds.
   struct Published {
     std::shared_ptr<const StorageSnapshot> snapshot;
     Clock::time_point time;
+    std::optional<std::string> metadata_version;
   };
   // Drops snapshots that stopped being current more than 5 s before `now`.
   void PruneHistoryLocked(Clock::time_point now);

@@ -144,6 +144,17 @@ StatusOr<RangeResult> EngineTransaction::GetRange(const RangeEndpoint& begin,
   return result;
 }
 
+StatusOr<std::optional<std::string>> EngineTransaction::GetMetadataVersion(bool snapshot) {
+  if (bumped_metadata_version_) {
+    RETURN_IF_ERROR(CheckUsable());
+    return UnreadableError();
+  }
+  // The value came with the read version: no storage read.
+  RETURN_IF_ERROR(ReadSnapshotForUse().status());
+  if (!snapshot) AddReadRange(std::string(kMetadataVersionKey), KeyAfter(kMetadataVersionKey));
+  return read_->metadata_version;
+}
+
 StatusOr<std::shared_ptr<Watch>> EngineTransaction::WatchKey(std::string_view key) {
   if (IsSystemKey(key)) {
     return MakeError(ErrorCode::kKeyOutsideLegalRange, "keys must sort below \\xff");
@@ -180,6 +191,7 @@ Status EngineTransaction::Commit() {
     request.writes = &writes_;
     request.read_ranges = &read_ranges_;
     request.extra_write_ranges = &write_ranges_;
+    request.bumps_metadata_version = bumped_metadata_version_;
     if (read_.has_value()) {
       request.has_read_version = true;
       request.read_version = read_->snapshot->version();

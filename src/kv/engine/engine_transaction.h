@@ -24,6 +24,8 @@ class EngineTransaction final : public BufferedTransaction {
   StatusOr<RangeResult> GetRange(const RangeEndpoint& begin, const RangeEndpoint& end,
                                  const RangeOptions& options) override;
   using Transaction::GetRange;
+  StatusOr<std::optional<std::string>> GetMetadataVersion(bool snapshot) override;
+  uint64_t database_id() const override { return db_->id(); }
   StatusOr<std::shared_ptr<Watch>> WatchKey(std::string_view key) override;
   Status Commit() override;
   Version GetCommittedVersion() const override { return committed_version_; }

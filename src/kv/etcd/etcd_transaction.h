@@ -25,6 +25,11 @@ class EtcdTransaction final : public BufferedTransaction {
   StatusOr<RangeResult> GetRange(const RangeEndpoint& begin, const RangeEndpoint& end,
                                  const RangeOptions& options) override;
   using Transaction::GetRange;
+  // An ordinary read of kMetadataVersionKey: etcd has nothing to hand it out with.
+  StatusOr<std::optional<std::string>> GetMetadataVersion(bool snapshot) override {
+    return ReadKey(kMetadataVersionKey, snapshot);
+  }
+  uint64_t database_id() const override { return db_->id(); }
   StatusOr<std::shared_ptr<Watch>> WatchKey(std::string_view key) override;
   Status Commit() override;
   Version GetCommittedVersion() const override { return committed_version_; }
