@@ -15,6 +15,7 @@
 #include "metadata/metadata_test_util.h"
 #include "recordstore/kv.h"
 #include "store/record_store.h"
+#include "tuple/directory_layer.h"
 
 namespace recordstore::store {
 namespace {
@@ -186,6 +187,43 @@ class StoreStateCacheOpenTest : public testing::Test {
   RecordMetaData metadata_;
   std::unique_ptr<kv::Database> db_;
 };
+
+// Removing a directory clears the store inside it with a range clear, not through the
+// store: the directory layer bumps the metadata version, so a cached header is not served for
+// the gone store.
+TEST_F(StoreStateCacheOpenTest, AStoreInARemovedDirectoryIsNotServedFromTheCache) {
+  const DirectoryLayer directories;
+  const DirectoryPath path = {"tenant", "space"};
+  std::optional<Subspace> space;
+  {
+    std::unique_ptr<kv::Transaction> txn = db_->CreateTransaction();
+    auto created = directories.Create(*txn, path);
+    ASSERT_TRUE(created.ok()) << created.status();
+    space.emplace(*created);
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  auto open = [&](OpenMode mode) {
+    RecordStoreOptions options = Cached();
+    options.open_mode = mode;
+    RecordContext context(db_->CreateTransaction());
+    StatusOr<std::unique_ptr<RecordStore>> store =
+        RecordStore::Open(context, *space, metadata_, options);
+    if (store.ok()) EXPECT_TRUE(context.Commit().ok());
+    return store.status();
+  };
+  ASSERT_TRUE(open(OpenMode::kCreate).ok());
+  const int64_t hits = cache_.hits();
+  ASSERT_TRUE(open(OpenMode::kOpenExisting).ok());  // fills the cache
+  ASSERT_TRUE(open(OpenMode::kOpenExisting).ok());
+  EXPECT_EQ(cache_.hits(), hits + 1);
+  {
+    std::unique_ptr<kv::Transaction> txn = db_->CreateTransaction();
+    ASSERT_TRUE(directories.Remove(*txn, path).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  Status gone = open(OpenMode::kOpenExisting);
+  EXPECT_TRUE(HasErrorCode(gone, ErrorCode::kNotFound)) << gone;
+}
 
 TEST_F(StoreStateCacheOpenTest, AnOpenFromTheCacheSeesWhatAReadSees) {
   InStore([](RecordStore& store) {

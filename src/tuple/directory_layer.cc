@@ -345,6 +345,9 @@ StatusOr<bool> DirectoryLayer::RemoveImpl(kv::Transaction& txn, const DirectoryP
     return MakeError(ErrorCode::kNotFound, "directory " + PathToString(path) + " does not exist");
   }
   RETURN_IF_ERROR(RemoveRecursive(txn, prefixes.back()));
+  // Whatever lived under the directory is gone, record store headers included: caches keyed
+  // by the metadata version (store/store_state_cache.h) must not serve it any more.
+  txn.BumpMetadataVersion();
   const std::string& parent = path.size() > 1 ? prefixes[path.size() - 2] : node_subspace_.key();
   txn.Clear(NodeFor(parent).Pack(Tuple::Of(kSubdirs, path.back())));
   return true;
