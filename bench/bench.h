@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace recordstore::bench {
@@ -80,6 +81,19 @@ inline double NowSeconds() {
 
 // Prints a progress line to stderr (never to stdout, which carries results).
 void Progress(const std::string& message);
+
+// Raw key encodings for the suites' hand-written RocksDB baselines: 8 bytes big-endian, and
+// a signed value mapped so that its byte order is its numeric order.
+inline void AppendBigEndian(std::string& out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+inline uint64_t ReadBigEndian(std::string_view in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+inline uint64_t Ordered(int64_t v) { return static_cast<uint64_t>(v) ^ (1ULL << 63); }
+inline int64_t FromOrdered(uint64_t v) { return static_cast<int64_t>(v ^ (1ULL << 63)); }
 
 }  // namespace recordstore::bench
 

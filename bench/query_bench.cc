@@ -1,6 +1,7 @@
 // recordstore_bench query: the query engine (PlanQuery + ExecuteQuery on a RecordStore over
 // rocksdb://) against SQLite with the same indexes, on the same generated shop orders, in
-// the same process.
+// the same process; and, as the floor for any record layer on RocksDB, the same queries
+// written by hand against raw RocksDB (system rocksdb, QueryRawRocksDb below).
 //
 // Data: --records shop.Order records (default 200,000), generated from a seeded generator per
 // record: customer_id in [1, 50,000], 1-4 line items, total = sum of quantity x price (cents),
@@ -28,6 +29,8 @@
 // Flags (defaults): --records=200000 --queries=20000 (per workload and system)
 // --rounds=5 (rounds alternate which system goes first) --data-dir=<system temp dir>
 // --schema-dir=<source tree>/src/metadata/testdata/shop.
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -119,6 +122,7 @@ constexpr char kQueryMetadataText[] = R"pb(
 )pb";
 
 constexpr int kRangeRows = 100;
+constexpr const char* kSystems[] = {"recordstore", "sqlite", "rocksdb"};
 constexpr int kInValues = 10;
 
 [[noreturn]] void QFail(const std::string& message) {
@@ -533,6 +537,186 @@ class QuerySqlite {
   std::vector<sqlite3_stmt*> statements_;
 };
 
+// --- Raw RocksDB: the floor ---
+
+// What any store on RocksDB has to do for these queries, written by hand with nothing
+// between the query and RocksDB: no transaction layer, tuples, planner, cursors or
+// continuations. Keys (integers 8 bytes big-endian, signed ones order-preserving):
+//   r customer_id order_id                        the Order, serialized (the same message)
+//   a status(1 byte) total customer_id order_id   order_by_status_total
+//   t total customer_id order_id                  order_by_total
+//   z zip \0 customer_id order_id                 order_by_zip (orders that have a zip)
+// A query takes a snapshot (as a read transaction must), scans its index ranges with one
+// iterator, fetches the records with one MultiGet and parses each into one reused message;
+// a covering query reads its three fields from the index keys. Those are the cheapest
+// RocksDB calls for each shape, with RocksDbTunedOptions() as our engine uses them, so this
+// system's ratio to SQLite bounds what a record layer on RocksDB can reach.
+class QueryRawRocksDb {
+ public:
+  QueryRawRocksDb(const std::string& dir, const metadata::RecordMetaData& metadata) {
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(kv::RocksDbTunedOptions(), dir, &db);
+    if (!s.ok()) QFail("open raw rocksdb: " + s.ToString());
+    db_.reset(db);
+    const metadata::RecordType* order = metadata.FindRecordType("Order");
+    record_ = metadata.NewRecord(*order);
+    for (const char* name : {"order_id", "customer_id", "total"}) {
+      read_fields_.push_back(order->descriptor().FindFieldByName(name));
+    }
+    line_items_ = order->descriptor().FindFieldByName("line_items");
+  }
+
+  void Load(const metadata::RecordMetaData& metadata, int64_t records) {
+    const metadata::RecordType& order = *metadata.FindRecordType("Order");
+    rocksdb::WriteOptions write;
+    write.sync = false;
+    for (int64_t i = 0; i < records; i += 500) {
+      rocksdb::WriteBatch batch;
+      for (int64_t j = i; j < std::min(records, i + 500); ++j) {
+        Order o = MakeQueryOrder(j);
+        auto message = metadata.NewRecord(order);
+        FillQueryOrder(o, *message);
+        std::string pk;
+        AppendBigEndian(pk, Ordered(o.customer_id));
+        AppendBigEndian(pk, Ordered(o.order_id));
+        Check(batch.Put("r" + pk, message->SerializePartialAsString()));
+        Check(batch.Put(StatusTotalKey(o.status, o.total) + pk, ""));
+        Check(batch.Put(TotalKey(o.total) + pk, ""));
+        if (o.zip) Check(batch.Put(ZipKey(*o.zip) + pk, ""));
+      }
+      Check(db_->Write(write, &batch));
+    }
+    rocksdb::CompactRangeOptions compact;
+    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    Check(db_->CompactRange(compact, nullptr, nullptr));
+  }
+
+  int64_t Range(const RangeParams& p, bool covering) {
+    Snapshot snapshot(*db_);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snapshot.options()));
+    const std::string end = StatusTotalKey(p.status, p.high);
+    if (covering) {
+      int64_t rows = 0;
+      for (it->Seek(StatusTotalKey(p.status, p.low)); it->Valid(); it->Next()) {
+        rocksdb::Slice key = it->key();
+        if (key.compare(end) >= 0) break;
+        // (customer_id, order_id, total), as the SQLite side sums them.
+        query_sink += FromOrdered(ReadBigEndian({key.data() + 10, 8})) +
+                      FromOrdered(ReadBigEndian({key.data() + 18, 8})) +
+                      FromOrdered(ReadBigEndian({key.data() + 2, 8}));
+        ++rows;
+      }
+      Check(it->status());
+      return rows;
+    }
+    std::vector<std::string> record_keys;
+    ScanIndex(*it, StatusTotalKey(p.status, p.low), end, record_keys);
+    return FetchAndConsume(snapshot, record_keys);
+  }
+
+  // total = t OR zip = z: both index ranges, then the union of their primary keys.
+  int64_t Or(const OrParams& p) {
+    Snapshot snapshot(*db_);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snapshot.options()));
+    std::vector<std::string> record_keys;
+    ScanIndex(*it, TotalKey(p.total), TotalKey(p.total + 1), record_keys);
+    ScanIndex(*it, ZipKey(p.zip), ZipEnd(p.zip), record_keys);
+    Dedupe(record_keys);
+    return FetchAndConsume(snapshot, record_keys);
+  }
+
+  // zip IN (zips): one index range per distinct value.
+  int64_t In(std::vector<std::string> zips) {
+    Dedupe(zips);
+    Snapshot snapshot(*db_);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(snapshot.options()));
+    std::vector<std::string> record_keys;
+    for (const std::string& zip : zips) ScanIndex(*it, ZipKey(zip), ZipEnd(zip), record_keys);
+    return FetchAndConsume(snapshot, record_keys);
+  }
+
+ private:
+  // A consistent view for one query, released at its end.
+  class Snapshot {
+   public:
+    explicit Snapshot(rocksdb::DB& db) : db_(db), snapshot_(db.GetSnapshot()) {
+      options_.snapshot = snapshot_;
+    }
+    ~Snapshot() { db_.ReleaseSnapshot(snapshot_); }
+    Snapshot(const Snapshot&) = delete;
+    Snapshot& operator=(const Snapshot&) = delete;
+    const rocksdb::ReadOptions& options() const { return options_; }
+
+   private:
+    rocksdb::DB& db_;
+    const rocksdb::Snapshot* snapshot_;
+    rocksdb::ReadOptions options_;
+  };
+
+  static void Check(const rocksdb::Status& s) {
+    if (!s.ok()) QFail("raw rocksdb: " + s.ToString());
+  }
+  static std::string StatusTotalKey(int32_t status, int64_t total) {
+    std::string key = "a";
+    key.push_back(static_cast<char>(status));
+    AppendBigEndian(key, Ordered(total));
+    return key;
+  }
+  static std::string TotalKey(int64_t total) {
+    std::string key = "t";
+    AppendBigEndian(key, Ordered(total));
+    return key;
+  }
+  static std::string ZipKey(const std::string& zip) { return "z" + zip + '\0'; }
+  static std::string ZipEnd(const std::string& zip) { return "z" + zip + '\1'; }
+  static void Dedupe(std::vector<std::string>& values) {
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+  }
+
+  // Appends the record key of every index entry in [begin, end): "r" + the entry's last 16
+  // bytes (customer_id, order_id).
+  static void ScanIndex(rocksdb::Iterator& it, const std::string& begin, const std::string& end,
+                        std::vector<std::string>& record_keys) {
+    for (it.Seek(begin); it.Valid(); it.Next()) {
+      rocksdb::Slice key = it.key();
+      if (key.compare(end) >= 0) break;
+      std::string record_key = "r";
+      record_key.append(key.data() + key.size() - 16, 16);
+      record_keys.push_back(std::move(record_key));
+    }
+    Check(it.status());
+  }
+
+  // One MultiGet for every record, each parsed into the reused message and read as the other
+  // systems' consumers read their rows.
+  int64_t FetchAndConsume(const Snapshot& snapshot, const std::vector<std::string>& record_keys) {
+    const size_t n = record_keys.size();
+    std::vector<rocksdb::Slice> keys(record_keys.begin(), record_keys.end());
+    std::vector<rocksdb::PinnableSlice> values(n);
+    std::vector<rocksdb::Status> statuses(n);
+    db_->MultiGet(snapshot.options(), db_->DefaultColumnFamily(), n, keys.data(), values.data(),
+                  statuses.data());
+    const google::protobuf::Reflection& reflection = *record_->GetReflection();
+    for (size_t i = 0; i < n; ++i) {
+      Check(statuses[i]);
+      if (!record_->ParsePartialFromArray(values[i].data(), static_cast<int>(values[i].size()))) {
+        QFail("raw rocksdb: a record does not parse");
+      }
+      for (const google::protobuf::FieldDescriptor* field : read_fields_) {
+        query_sink += reflection.GetInt64(*record_, field);
+      }
+      query_sink += reflection.FieldSize(*record_, line_items_);
+    }
+    return static_cast<int64_t>(n);
+  }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<Message> record_;  // reused by every fetch
+  std::vector<const google::protobuf::FieldDescriptor*> read_fields_;
+  const google::protobuf::FieldDescriptor* line_items_ = nullptr;
+};
+
 constexpr char kAll[] =
     "SELECT customer_id, order_id, line_items, ship_street, ship_city, ship_zip, ship_country,"
     " total, note, status FROM orders ";
@@ -588,10 +772,12 @@ int RunQueryBench(const Options& options, Reporter& reporter) {
   {
     QueryStoreSystem ours((root / "recordstore").string(), metadata);
     QuerySqlite sqlite((root / "orders.sqlite").string());
+    QueryRawRocksDb raw((root / "rocksdb").string(), metadata);
     Progress("loading " + std::to_string(records) + " orders into each system (untimed), under " +
              root.string());
     ours.Load(records);
     sqlite.Load(records);
+    raw.Load(metadata, records);
 
     const std::string range_where = "WHERE status = ? AND total >= ? AND total < ?";
     sqlite3_stmt* range = sqlite.Prepare(kAll + range_where);
@@ -614,13 +800,16 @@ int RunQueryBench(const Options& options, Reporter& reporter) {
     };
     for (const Workload& w : workloads) {
       const std::string name = w.name;
-      // One query of each system with the same constants: rows must agree.
+      // One query of system 0 (recordstore), 1 (sqlite) or 2 (rocksdb); with the same
+      // generator state, the systems run the same queries and must return the same rows.
       auto run = [&](int system, std::mt19937_64& rng, std::string* explain) -> int64_t {
         if (name == "range_100" || name == "covering") {
           RangeParams p = RandomRange(data, rng);
           int64_t rows;
           if (system == 0) {
             rows = ours.Run(RangeQuery(p, name == "covering"), explain);
+          } else if (system == 2) {
+            rows = raw.Range(p, name == "covering");
           } else {
             sqlite3_stmt* s = name == "covering" ? covering : range;
             sqlite3_bind_int(s, 1, p.status);
@@ -629,7 +818,7 @@ int RunQueryBench(const Options& options, Reporter& reporter) {
             rows = sqlite.Drain(s, name != "covering");
           }
           if (rows != p.rows) {
-            QFail(name + ": " + (system == 0 ? "recordstore" : "sqlite") + " returned " +
+            QFail(name + ": " + kSystems[system] + " returned " +
                   std::to_string(rows) + " rows, expected " + std::to_string(p.rows));
           }
           return rows;
@@ -637,12 +826,14 @@ int RunQueryBench(const Options& options, Reporter& reporter) {
         if (name == "or_two_indexes") {
           OrParams p = RandomOr(data, rng);
           if (system == 0) return ours.Run(OrQuery(p), explain);
+          if (system == 2) return raw.Or(p);
           sqlite3_bind_int64(either, 1, p.total);
           sqlite3_bind_text(either, 2, p.zip.c_str(), -1, SQLITE_TRANSIENT);
           return sqlite.Drain(either, true);
         }
         std::vector<std::string> zips = RandomZips(data, rng);
         if (system == 0) return ours.Run(InQuery(zips), explain);
+        if (system == 2) return raw.In(zips);
         for (int k = 0; k < kInValues; ++k) {
           sqlite3_bind_text(in, k + 1, zips[k].c_str(), -1, SQLITE_TRANSIENT);
         }
@@ -651,26 +842,27 @@ int RunQueryBench(const Options& options, Reporter& reporter) {
       // Plans, once, and a check that both systems agree on a sample.
       {
         std::string explain;
-        std::mt19937_64 a(1), b(1);
+        std::mt19937_64 a(1), b(1), c(1);
         for (int k = 0; k < 200; ++k) {
           int64_t ours_rows = run(0, a, k == 0 ? &explain : nullptr);
           int64_t sqlite_rows = run(1, b, nullptr);
-          if (ours_rows != sqlite_rows) {
-            QFail(name + ": recordstore returned " + std::to_string(ours_rows) +
-                  " rows, sqlite " + std::to_string(sqlite_rows));
+          int64_t raw_rows = run(2, c, nullptr);
+          if (ours_rows != sqlite_rows || raw_rows != sqlite_rows) {
+            QFail(name + ": recordstore returned " + std::to_string(ours_rows) + " rows, sqlite " +
+                  std::to_string(sqlite_rows) + ", rocksdb " + std::to_string(raw_rows));
           }
         }
         Progress(name + ": recordstore plan:\n" + explain + "  sqlite plan: " +
                  sqlite.QueryPlan(w.sqlite_sql));
       }
-      LatencyRecorder latencies[2];
-      double seconds[2] = {0, 0};
-      int64_t rows[2] = {0, 0};
-      std::mt19937_64 rng[2] = {std::mt19937_64(42), std::mt19937_64(42)};
+      LatencyRecorder latencies[3];
+      double seconds[3] = {0, 0, 0};
+      int64_t rows[3] = {0, 0, 0};
+      std::mt19937_64 rng[3] = {std::mt19937_64(42), std::mt19937_64(42), std::mt19937_64(42)};
       for (int r = 0; r < rounds; ++r) {
         const int64_t count = queries * (r + 1) / rounds - queries * r / rounds;
-        for (int k = 0; k < 2; ++k) {
-          const int system = (r + k) % 2;
+        for (int k = 0; k < 3; ++k) {
+          const int system = (r + k) % 3;
           const double start = NowSeconds();
           for (int64_t i = 0; i < count; ++i) {
             const double t0 = NowSeconds();
@@ -680,10 +872,11 @@ int RunQueryBench(const Options& options, Reporter& reporter) {
           seconds[system] += NowSeconds() - start;
         }
       }
-      if (rows[0] != rows[1]) QFail(name + ": the systems returned different row counts");
-      const char* systems[] = {"recordstore", "sqlite"};
-      for (int s = 0; s < 2; ++s) {
-        Result result = MakeResult(name, systems[s], static_cast<uint64_t>(queries), seconds[s],
+      if (rows[0] != rows[1] || rows[2] != rows[1]) {
+        QFail(name + ": the systems returned different row counts");
+      }
+      for (int s = 0; s < 3; ++s) {
+        Result result = MakeResult(name, kSystems[s], static_cast<uint64_t>(queries), seconds[s],
                                    latencies[s]);
         char per_query[32];
         std::snprintf(per_query, sizeof(per_query), "%.1f",
@@ -692,6 +885,8 @@ int RunQueryBench(const Options& options, Reporter& reporter) {
         reporter.Add(result);
       }
       reporter.PrintRatio(name, "recordstore", "sqlite");
+      reporter.PrintRatio(name, "rocksdb", "sqlite", "the floor on RocksDB");
+      reporter.PrintRatio(name, "recordstore", "rocksdb");
     }
   }
   std::filesystem::remove_all(root);

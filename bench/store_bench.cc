@@ -421,17 +421,6 @@ int64_t RandomScanStart(const Dataset& data, std::mt19937_64& rng) {
 
 // --- Raw key encodings (the RocksDB baseline) ---
 
-void AppendBigEndian(std::string& out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
-}
-uint64_t ReadBigEndian(std::string_view in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
-  return v;
-}
-// Order-preserving for signed values.
-uint64_t Ordered(int64_t v) { return static_cast<uint64_t>(v) ^ (1ULL << 63); }
-
 std::string RawRecordKey(int64_t customer_id, int64_t order_id, char suffix) {
   std::string key = "r";
   AppendBigEndian(key, Ordered(customer_id));
@@ -733,8 +722,8 @@ class RawRocksDbSystem {
     for (it->Seek(RawTotalKey(start)); it->Valid() && rows < kScanRows; it->Next()) {
       rocksdb::Slice key = it->key();
       if (key.size() != 25 || key[0] != 't') break;
-      int64_t customer_id = static_cast<int64_t>(ReadBigEndian({key.data() + 9, 8}) ^ (1ULL << 63));
-      int64_t order_id = static_cast<int64_t>(ReadBigEndian({key.data() + 17, 8}) ^ (1ULL << 63));
+      int64_t customer_id = FromOrdered(ReadBigEndian({key.data() + 9, 8}));
+      int64_t order_id = FromOrdered(ReadBigEndian({key.data() + 17, 8}));
       Check(db_->Get(rocksdb::ReadOptions(), RawRecordKey(customer_id, order_id, 0), &value),
             "raw get indexed record");
       Decode(value);
