@@ -673,13 +673,14 @@ StatusOr<StoredRecord> RecordStore::Decode(const Tuple& primary_key, std::string
   StoredRecord record;
   record.type = type;
   record.message = metadata_.NewRecord(*type);
-  // ParseFromArray also walks the message by reflection for missing required fields; most
-  // types cannot miss any.
-  std::string_view body = unwrapped.body();
-  const int length = static_cast<int>(body.size());
+  // Merging into the fresh message parses exactly as ParseFromArray, without first clearing
+  // the message field by field by reflection. The non-partial merge also walks the message by
+  // reflection for missing required fields; most types cannot miss any.
+  using google::protobuf::MessageLite;
+  const google::protobuf::StringPiece body(unwrapped.body().data(), unwrapped.body().size());
   if (!(type->may_miss_required_fields()
-            ? record.message->ParseFromArray(body.data(), length)
-            : record.message->ParsePartialFromArray(body.data(), length))) {
+            ? record.message->ParseFrom<MessageLite::kMerge>(body)
+            : record.message->ParseFrom<MessageLite::kMergePartial>(body))) {
     return Corrupt(primary_key, "it does not parse as " + type->name());
   }
   record.primary_key = primary_key;

@@ -851,6 +851,39 @@ TEST_F(RecordStoreTest, EncryptedRecordsAreUnreadableRawAndCorruptionIsCaught) {
   });
 }
 
+// A stored record of a type with required fields is refused when one is missing, as a save
+// of it is.
+TEST_F(RecordStoreTest, StoredRecordsMissingRequiredFieldsAreCorrupt) {
+  auto proto = ParseText<metadata::proto::RecordMetaData>(R"pb(
+    version: 1
+    record_types {
+      name: "Item"
+      primary_key { field { name: "id" } }
+    }
+  )pb");
+  *proto.mutable_files() = *metadata::ParseProtoFiles({{"legacy.proto", R"(
+syntax = "proto2";
+message Item { optional int64 id = 1; required string sku = 2; }
+message RecordTypeUnion { optional Item _Item = 1; }
+)"}});
+  RecordMetaData legacy = metadata::BuildOrDie(proto);
+  {
+    std::unique_ptr<RecordContext> context = NewContext();
+    std::unique_ptr<RecordStore> store = OpenStore(*context, {}, &legacy);
+    ASSERT_TRUE(store->SaveRecord(*MakeRecord(legacy, "Item", R"pb(id: 1 sku: "cup")pb")).ok());
+    // Format 1, uncompressed; the union's field 1 (Item) holding id 2 and no sku.
+    context->txn().Set(kStore.Pack(Tuple::Of(1, 2, 0)), std::string("\x01\x00\x0a\x02\x08\x02", 6));
+    ASSERT_TRUE(context->Commit().ok());
+  }
+  std::unique_ptr<RecordContext> context = NewContext();
+  std::unique_ptr<RecordStore> store = OpenStore(*context, {}, &legacy);
+  auto complete = store->LoadRecord(Tuple::Of(1));
+  ASSERT_TRUE(complete.ok() && complete->has_value()) << complete.status();
+  EXPECT_EQ((*complete)->message->ShortDebugString(), "id: 1 sku: \"cup\"");
+  EXPECT_EQ(store->LoadRecord(Tuple::Of(2)).status().message(),
+            "data_corruption (8004): record (2): it does not parse as Item");
+}
+
 TEST_F(RecordStoreTest, LoadsSerializedRecordsWithoutParsingThem) {
   std::optional<cursor::RecordVersion> version;
   {
