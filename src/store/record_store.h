@@ -82,7 +82,8 @@
 namespace recordstore::store {
 
 // The header format this code writes; it opens stores of this format or older.
-inline constexpr uint32_t kStoreFormatVersion = 2;
+// Format 3 added StoreHeader.records_unsplit, which older code would not clear.
+inline constexpr uint32_t kStoreFormatVersion = 3;
 
 // Under an index's (9, index) build space: while (9, index, "by_index") exists (its value is
 // the source index's name), the index is being built from another index and writers
@@ -247,6 +248,11 @@ class RecordStore {
   // LoadRecord without parsing the message, for callers that only pass the bytes on (the
   // server's responses); the bytes are decrypted and authenticated but not checked to parse.
   StatusOr<std::optional<SerializedRecord>> LoadSerializedRecord(const Tuple& primary_key);
+
+  // Code that stores a record split without RecordStore (the re-encryption job) calls this
+  // first, in the same transaction: it clears StoreHeader.records_unsplit of the store in
+  // `subspace` if set (bumping the metadata version). not_found when there is no store.
+  static Status NoteSplitRecord(cursor::RecordContext& context, const Subspace& subspace);
 
  private:
   struct IndexSlot {

@@ -527,12 +527,115 @@ TEST_F(RecordStoreTest, FormatOneStoresAreReadAndUpgraded) {
   }
   InStore([](RecordStore& store) {
     EXPECT_EQ(store.GetIndexState("order_by_sku"), IndexState::kWriteOnly);
-    EXPECT_EQ(store.header().format_version(), 2u);
+    EXPECT_EQ(store.header().format_version(), kStoreFormatVersion);
     EXPECT_TRUE(store.header().has_index_states());
+    // It may hold split records.
+    EXPECT_FALSE(store.header().records_unsplit());
   });
   InStore([](RecordStore& store) {
-    EXPECT_EQ(store.header().format_version(), 2u);
+    EXPECT_EQ(store.header().format_version(), kStoreFormatVersion);
     EXPECT_EQ(store.GetIndexState("order_by_sku"), IndexState::kWriteOnly);
+  });
+}
+
+// A Product whose serialized record exceeds one chunk (three chunks).
+std::unique_ptr<google::protobuf::Message> BigProduct(const RecordMetaData& metadata,
+                                                      std::string_view sku) {
+  auto product = MakeRecord(metadata, "Product", "sku: \"" + std::string(sku) + "\"");
+  product->GetReflection()->SetString(product.get(),
+                                      product->GetDescriptor()->FindFieldByName("thumbnail"),
+                                      std::string(250'000, 'x'));
+  return product;
+}
+
+// A new store says no record is split until one is: the save that splits the first record
+// rewrites the header, and every later load looks for chunks, in the same transaction, in
+// later ones (the cached header is invalidated) and through RecordExists.
+TEST_F(RecordStoreTest, TheFirstSplitRecordClearsRecordsUnsplit) {
+  InStore([&](RecordStore& store) {
+    EXPECT_TRUE(store.header().records_unsplit());
+    Save(store, "Product", R"pb(sku: "small")pb");
+    EXPECT_TRUE(store.header().records_unsplit());
+    ASSERT_TRUE(store.SaveRecord(*BigProduct(metadata_, "big")).ok());
+    EXPECT_FALSE(store.header().records_unsplit());
+    auto loaded = store.LoadRecord(Tuple::Of("product", "big"));
+    ASSERT_TRUE(loaded.ok() && loaded->has_value()) << loaded.status();
+  });
+  EXPECT_EQ(Keys(Tuple::Of(1, "product", "big")), (Strings{"(-1)", "(1)", "(2)", "(3)"}));
+  InStore([&](RecordStore& store) {
+    EXPECT_FALSE(store.header().records_unsplit());
+    auto loaded = store.LoadRecord(Tuple::Of("product", "big"));
+    ASSERT_TRUE(loaded.ok() && loaded->has_value()) << loaded.status();
+    EXPECT_EQ((*loaded)->message->SerializeAsString(),
+              BigProduct(metadata_, "big")->SerializeAsString());
+    StatusOr<bool> exists = store.RecordExists(Tuple::Of("product", "big"));
+    EXPECT_TRUE(exists.ok() && *exists) << exists.status();
+    auto serialized = store.LoadSerializedRecord(Tuple::Of("product", "big"));
+    ASSERT_TRUE(serialized.ok() && serialized->has_value()) << serialized.status();
+    StatusOr<SavedRecord> again =
+        store.SaveRecord(*Record("Product", R"pb(sku: "big")pb"), SaveMode::kInsert);
+    EXPECT_TRUE(HasErrorCode(again.status(), ErrorCode::kAlreadyExists)) << again.status();
+  });
+}
+
+// An insert that found no record, on a store that said none was split, conflicts with a
+// concurrent save that splits a record with the same key: else both would commit, leaving
+// an unsplit value beside the chunks.
+TEST_F(RecordStoreTest, InsertsConflictWithTheFirstSplitRecord) {
+  InStore([](RecordStore& store) { EXPECT_TRUE(store.header().records_unsplit()); });
+  std::unique_ptr<RecordContext> inserter = NewContext();
+  std::unique_ptr<RecordStore> store = OpenStore(*inserter);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->SaveRecord(*Record("Product", R"pb(sku: "big")pb"), SaveMode::kInsert).ok());
+  InStore([&](RecordStore& other) {
+    ASSERT_TRUE(other.SaveRecord(*BigProduct(metadata_, "big"), SaveMode::kInsert).ok());
+  });
+  EXPECT_TRUE(HasErrorCode(inserter->Commit(), ErrorCode::kNotCommitted));
+  EXPECT_EQ(Keys(Tuple::Of(1, "product", "big")), (Strings{"(-1)", "(1)", "(2)", "(3)"}));
+}
+
+// A store of format 2 may hold split records that its header does not mention: the upgrade
+// to format 3 leaves records_unsplit unset, so they are still found.
+TEST_F(RecordStoreTest, FormatTwoStoresKeepLookingForSplitRecords) {
+  InStore([&](RecordStore& store) {
+    ASSERT_TRUE(store.SaveRecord(*BigProduct(metadata_, "big")).ok());
+  });
+  {
+    std::unique_ptr<RecordContext> context = NewContext();
+    proto::StoreHeader header;
+    header.set_format_version(2);
+    header.set_metadata_version(3);
+    context->txn().Set(kStore.Pack(Tuple::Of(0)), header.SerializeAsString());
+    context->txn().BumpMetadataVersion();
+    ASSERT_TRUE(context->Commit().ok());
+  }
+  InStore([&](RecordStore& store) {
+    EXPECT_EQ(store.header().format_version(), kStoreFormatVersion);
+    EXPECT_FALSE(store.header().records_unsplit());
+    auto loaded = store.LoadRecord(Tuple::Of("product", "big"));
+    ASSERT_TRUE(loaded.ok() && loaded->has_value()) << loaded.status();
+    StatusOr<bool> exists = store.RecordExists(Tuple::Of("product", "big"));
+    EXPECT_TRUE(exists.ok() && *exists) << exists.status();
+    StatusOr<SavedRecord> again =
+        store.SaveRecord(*Record("Product", R"pb(sku: "big")pb"), SaveMode::kInsert);
+    EXPECT_TRUE(HasErrorCode(again.status(), ErrorCode::kAlreadyExists)) << again.status();
+  });
+}
+
+TEST_F(RecordStoreTest, NoteSplitRecordClearsRecordsUnsplit) {
+  {
+    std::unique_ptr<RecordContext> context = NewContext();
+    EXPECT_TRUE(HasErrorCode(RecordStore::NoteSplitRecord(*context, kStore), ErrorCode::kNotFound));
+  }
+  InStore([](RecordStore& store) { EXPECT_TRUE(store.header().records_unsplit()); });
+  {
+    std::unique_ptr<RecordContext> context = NewContext();
+    ASSERT_TRUE(RecordStore::NoteSplitRecord(*context, kStore).ok());
+    ASSERT_TRUE(context->Commit().ok());
+  }
+  InStore([](RecordStore& store) {
+    EXPECT_FALSE(store.header().records_unsplit());
+    EXPECT_EQ(store.header().format_version(), kStoreFormatVersion);
   });
 }
 
