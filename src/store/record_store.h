@@ -182,7 +182,8 @@ class RecordStore {
   // The record with `primary_key`, or nullopt. Errors: data_corruption (8004) for stored bytes
   // that do not decode, read errors.
   StatusOr<std::optional<StoredRecord>> LoadRecord(const Tuple& primary_key);
-  // Whether a record with `primary_key` exists; reads one key range but decodes nothing.
+  // Whether a record with `primary_key` exists; decodes nothing. Point reads of (pk..., 0) and,
+  // unless the header says no record is split, of (pk..., 1).
   StatusOr<bool> RecordExists(const Tuple& primary_key);
 
   // Deletes the record and its index entries; false when there was none.
