@@ -215,6 +215,56 @@ TEST_F(ReencryptionJobTest, RewritesRecordsSplitOverSeveralChunks) {
   EXPECT_EQ(*SealingKeyId(first_chunk), std::optional<uint32_t>(2));
 }
 
+// Sealing adds a key id, a nonce and a tag: a plaintext record just under the chunk size
+// becomes split, and the store's header must stop saying that no record is (else loads
+// would not find it).
+TEST_F(ReencryptionJobTest, RecordsThatSealingSplitsAreStillFound) {
+  constexpr size_t kStoredSize = 99'990;  // sealed: 99,990 + 4 + 12 + 16 > 100,000
+  auto stored_size = [&](const Tuple& pk) {
+    std::string value;
+    EXPECT_TRUE(db_->Run([&](kv::Transaction& txn) -> Status {
+                     ASSIGN_OR_RETURN(auto read,
+                                      txn.Get(RecordsSpace().Sub(pk).Pack(Tuple::Of(0))));
+                     value = read.value_or("");
+                     return absl::OkStatus();
+                   })
+                    .ok());
+    return value.size();
+  };
+  auto save = [&](size_t note_size) {
+    Tuple pk;
+    Status status =
+        InStore(*db_, *metadata_, testing_util::EncryptedOptions(provider_, false),
+                [&](store::RecordStore& store) -> Status {
+                  EXPECT_TRUE(store.header().records_unsplit());
+                  ASSIGN_OR_RETURN(pk, SaveOrder(store, 1, std::string(note_size, 'n')));
+                  return absl::OkStatus();
+                });
+    EXPECT_TRUE(status.ok()) << status;
+    return pk;
+  };
+  // The fields besides the note take fewer than 100 bytes.
+  const size_t note_size = kStoredSize - 100;
+  Tuple pk = save(note_size);
+  pk = save(note_size + kStoredSize - stored_size(pk));
+  ASSERT_EQ(stored_size(pk), kStoredSize);
+  auto before = ReadAll();
+
+  StatusOr<ReencryptionProgress> progress = NewJob(10)->Run();
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  EXPECT_EQ(progress->records_rewritten, 1);
+  EXPECT_EQ(stored_size(pk), 0u);  // split now
+  Status status = InStore(*db_, *metadata_, testing_util::EncryptedOptions(provider_),
+                          [&](store::RecordStore& store) -> Status {
+                            EXPECT_FALSE(store.header().records_unsplit());
+                            ASSIGN_OR_RETURN(auto loaded, store.LoadRecord(pk));
+                            EXPECT_TRUE(loaded.has_value());
+                            return absl::OkStatus();
+                          });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(ReadAll(), before);
+}
+
 TEST_F(ReencryptionJobTest, NoRecordStoreIsNotFound) {
   ReencryptionJob job(*db_, Subspace(Tuple::Of("elsewhere")),
                       ReencryptionJob::ProgressSpace(*keys_, "acme", Subspace(Tuple::Of("x"))),

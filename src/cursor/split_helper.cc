@@ -194,12 +194,14 @@ StatusOr<std::optional<SplitRecord>> LoadSplit(RecordContext& context, const Sub
 
 StatusOr<std::optional<SplitRecord>> LoadSplitByPointReads(RecordContext& context,
                                                            const Subspace& records,
-                                                           const Tuple& primary_key) {
+                                                           const Tuple& primary_key,
+                                                           bool may_be_split) {
   Subspace record = records.Sub(primary_key);
   kv::Transaction& txn = context.txn();
   ASSIGN_OR_RETURN(std::optional<std::string> value,
                    txn.Get(SuffixKey(record, kUnsplitSuffix)));
   if (!value.has_value()) {
+    if (!may_be_split) return std::optional<SplitRecord>();
     ASSIGN_OR_RETURN(std::optional<std::string> first_chunk, txn.Get(SuffixKey(record, 1)));
     if (!first_chunk.has_value()) return std::optional<SplitRecord>();
     return LoadSplit(context, records, primary_key);

@@ -83,9 +83,13 @@ StatusOr<std::optional<SplitRecord>> LoadSplit(RecordContext& context, const Sub
 // do not exist (every insert looks). Conflicts: a writer creating, replacing or deleting the
 // record writes one of the keys read. It trusts the layout SaveSplit writes: it does not
 // detect a version without data, nor chunks beside an unsplit value (LoadSplit does).
+// With `may_be_split` false, a missing (pk..., 0) means no record and (pk..., 1) is not read:
+// the caller vouches that no record under `records` is split, and that any transaction that
+// could store one there conflicts with this one (RecordStore's header, records_unsplit).
 StatusOr<std::optional<SplitRecord>> LoadSplitByPointReads(RecordContext& context,
                                                            const Subspace& records,
-                                                           const Tuple& primary_key);
+                                                           const Tuple& primary_key,
+                                                           bool may_be_split = true);
 
 // One stored key-value pair under a record.
 struct SplitRow {

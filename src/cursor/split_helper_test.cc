@@ -357,6 +357,22 @@ TEST_P(SplitHelperTest, PointReadsConflictWithWritersOfTheRecord) {
   }
 }
 
+// Told that no record may be split, the point reads load unsplit records as before and take
+// a missing (pk..., 0) for a missing record, reading no chunk: a split record is not seen.
+TEST_P(SplitHelperTest, PointReadsOfUnsplitRecordsReadNoChunk) {
+  const RecordVersion version = *RecordVersion::Complete(std::string("0123456789"), 7);
+  ASSERT_TRUE(Save(kPk, Value(10), version).ok());
+  ASSERT_TRUE(Save(kNeighbour, Value(250'000)).ok());
+  RecordContext context = NewContext();
+  auto unsplit = LoadSplitByPointReads(context, kRecords, kPk, /*may_be_split=*/false);
+  ASSERT_TRUE(unsplit.ok() && unsplit->has_value()) << unsplit.status();
+  EXPECT_EQ((*unsplit)->value, Value(10));
+  EXPECT_EQ((*unsplit)->version, version);
+  auto split = LoadSplitByPointReads(context, kRecords, kNeighbour, /*may_be_split=*/false);
+  ASSERT_TRUE(split.ok());
+  EXPECT_FALSE(split->has_value());
+}
+
 // What the point reads trust and so cannot see; LoadSplit still reports it.
 TEST_P(SplitHelperTest, PointReadsTrustTheLayout) {
   ASSERT_TRUE(Save(kPk, Value(10)).ok());

@@ -289,6 +289,7 @@ Status RecordStore::Create() {
   header_.set_format_version(kStoreFormatVersion);
   header_.set_metadata_version(metadata_.version());
   header_.set_user_version(0);
+  header_.set_records_unsplit(true);
   RETURN_IF_ERROR(WriteHeader());
   return WriteStoredMetadata();
 }
@@ -298,6 +299,24 @@ Status RecordStore::WriteHeader() {
   context_.txn().Set(subspace_.Pack(Tuple::Of(kHeaderKey)), header_.SerializeAsString());
   // Invalidates every cached copy of the header (store_state_cache.h).
   context_.txn().BumpMetadataVersion();
+  return absl::OkStatus();
+}
+
+Status RecordStore::NoteSplitRecord(cursor::RecordContext& context, const Subspace& subspace) {
+  const std::string header_key = subspace.Pack(Tuple::Of(kHeaderKey));
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, context.txn().Get(header_key));
+  if (!stored.has_value()) {
+    return MakeError(ErrorCode::kNotFound, "no record store in subspace " +
+                                               Tuple::Of(ByteString{subspace.key()}).ToString());
+  }
+  proto::StoreHeader header;
+  if (!header.ParseFromString(*stored)) {
+    return MakeError(ErrorCode::kDataCorruption, "the record store header does not parse");
+  }
+  if (!header.records_unsplit()) return absl::OkStatus();
+  header.set_records_unsplit(false);
+  context.txn().Set(header_key, header.SerializeAsString());
+  context.txn().BumpMetadataVersion();
   return absl::OkStatus();
 }
 
@@ -673,13 +692,14 @@ StatusOr<StoredRecord> RecordStore::Decode(const Tuple& primary_key, std::string
   StoredRecord record;
   record.type = type;
   record.message = metadata_.NewRecord(*type);
-  // ParseFromArray also walks the message by reflection for missing required fields; most
-  // types cannot miss any.
-  std::string_view body = unwrapped.body();
-  const int length = static_cast<int>(body.size());
+  // Merging into the fresh message parses exactly as ParseFromArray, without first clearing
+  // the message field by field by reflection. The non-partial merge also walks the message by
+  // reflection for missing required fields; most types cannot miss any.
+  using google::protobuf::MessageLite;
+  const google::protobuf::StringPiece body(unwrapped.body().data(), unwrapped.body().size());
   if (!(type->may_miss_required_fields()
-            ? record.message->ParseFromArray(body.data(), length)
-            : record.message->ParsePartialFromArray(body.data(), length))) {
+            ? record.message->ParseFrom<MessageLite::kMerge>(body)
+            : record.message->ParseFrom<MessageLite::kMergePartial>(body))) {
     return Corrupt(primary_key, "it does not parse as " + type->name());
   }
   record.primary_key = primary_key;
@@ -687,8 +707,9 @@ StatusOr<StoredRecord> RecordStore::Decode(const Tuple& primary_key, std::string
 }
 
 StatusOr<std::optional<StoredRecord>> RecordStore::LoadRecord(const Tuple& primary_key) {
-  ASSIGN_OR_RETURN(std::optional<cursor::SplitRecord> split,
-                   cursor::LoadSplitByPointReads(context_, records_, primary_key));
+  ASSIGN_OR_RETURN(
+      std::optional<cursor::SplitRecord> split,
+      cursor::LoadSplitByPointReads(context_, records_, primary_key, !header_.records_unsplit()));
   if (!split.has_value()) return std::optional<StoredRecord>();
   ASSIGN_OR_RETURN(StoredRecord record,
                    Decode(primary_key, split->value, records_.Pack(primary_key)));
@@ -699,9 +720,11 @@ StatusOr<std::optional<StoredRecord>> RecordStore::LoadRecord(const Tuple& prima
 
 StatusOr<bool> RecordStore::RecordExists(const Tuple& primary_key) {
   // A record has (pk..., 0) when unsplit, else chunk (pk..., 1) (split_helper.h): two point
-  // reads, which the engine answers from its Bloom filters when the record does not exist.
+  // reads, which the engine answers from its Bloom filters when the record does not exist;
+  // one when the header says no record is split.
   Subspace record = records_.Sub(primary_key);
   for (int64_t data_suffix : {cursor::kUnsplitSuffix, int64_t{1}}) {
+    if (data_suffix != cursor::kUnsplitSuffix && header_.records_unsplit()) break;
     ASSIGN_OR_RETURN(std::optional<std::string> data,
                      context_.txn().Get(record.Pack(Tuple::Of(data_suffix))));
     if (data.has_value()) return true;
@@ -822,6 +845,12 @@ StatusOr<SavedRecord> RecordStore::SaveRecord(const google::protobuf::Message& r
   const cursor::SplitShape previous = old.has_value() ? old->shape : cursor::SplitShape{};
   RETURN_IF_ERROR(
       cursor::SaveSplit(context_, records_, saved.primary_key, stored, saved.version, &previous));
+  if (stored.size() > cursor::kSplitChunkSize && header_.records_unsplit()) {
+    // The first split record: loads must look for chunks from now on. Every transaction that
+    // opened the store read the header, so it conflicts with this rewrite.
+    header_.set_records_unsplit(false);
+    RETURN_IF_ERROR(WriteHeader());
+  }
   if (Status updated = UpdateIndexes(old_pointer, &new_indexed); !updated.ok()) {
     context_.FailCommit(updated);
     return updated;
@@ -906,8 +935,9 @@ StatusOr<cursor::CursorPtr<StoredRecord>> RecordStore::ScanRecordEndpoints(
 
 StatusOr<std::optional<SerializedRecord>> RecordStore::LoadSerializedRecord(
     const Tuple& primary_key) {
-  ASSIGN_OR_RETURN(std::optional<cursor::SplitRecord> split,
-                   cursor::LoadSplitByPointReads(context_, records_, primary_key));
+  ASSIGN_OR_RETURN(
+      std::optional<cursor::SplitRecord> split,
+      cursor::LoadSplitByPointReads(context_, records_, primary_key, !header_.records_unsplit()));
   if (!split.has_value()) return std::optional<SerializedRecord>();
   ASSIGN_OR_RETURN(UnionPayload unwrapped,
                    Unwrap(primary_key, split->value, records_.Pack(primary_key)));

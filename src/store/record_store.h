@@ -82,7 +82,8 @@
 namespace recordstore::store {
 
 // The header format this code writes; it opens stores of this format or older.
-inline constexpr uint32_t kStoreFormatVersion = 2;
+// Format 3 added StoreHeader.records_unsplit, which older code would not clear.
+inline constexpr uint32_t kStoreFormatVersion = 3;
 
 // Under an index's (9, index) build space: while (9, index, "by_index") exists (its value is
 // the source index's name), the index is being built from another index and writers
@@ -181,7 +182,8 @@ class RecordStore {
   // The record with `primary_key`, or nullopt. Errors: data_corruption (8004) for stored bytes
   // that do not decode, read errors.
   StatusOr<std::optional<StoredRecord>> LoadRecord(const Tuple& primary_key);
-  // Whether a record with `primary_key` exists; reads one key range but decodes nothing.
+  // Whether a record with `primary_key` exists; decodes nothing. Point reads of (pk..., 0) and,
+  // unless the header says no record is split, of (pk..., 1).
   StatusOr<bool> RecordExists(const Tuple& primary_key);
 
   // Deletes the record and its index entries; false when there was none.
@@ -247,6 +249,11 @@ class RecordStore {
   // LoadRecord without parsing the message, for callers that only pass the bytes on (the
   // server's responses); the bytes are decrypted and authenticated but not checked to parse.
   StatusOr<std::optional<SerializedRecord>> LoadSerializedRecord(const Tuple& primary_key);
+
+  // Code that stores a record split without RecordStore (the re-encryption job) calls this
+  // first, in the same transaction: it clears StoreHeader.records_unsplit of the store in
+  // `subspace` if set (bumping the metadata version). not_found when there is no store.
+  static Status NoteSplitRecord(cursor::RecordContext& context, const Subspace& subspace);
 
  private:
   struct IndexSlot {

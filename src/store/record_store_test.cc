@@ -527,12 +527,115 @@ TEST_F(RecordStoreTest, FormatOneStoresAreReadAndUpgraded) {
   }
   InStore([](RecordStore& store) {
     EXPECT_EQ(store.GetIndexState("order_by_sku"), IndexState::kWriteOnly);
-    EXPECT_EQ(store.header().format_version(), 2u);
+    EXPECT_EQ(store.header().format_version(), kStoreFormatVersion);
     EXPECT_TRUE(store.header().has_index_states());
+    // It may hold split records.
+    EXPECT_FALSE(store.header().records_unsplit());
   });
   InStore([](RecordStore& store) {
-    EXPECT_EQ(store.header().format_version(), 2u);
+    EXPECT_EQ(store.header().format_version(), kStoreFormatVersion);
     EXPECT_EQ(store.GetIndexState("order_by_sku"), IndexState::kWriteOnly);
+  });
+}
+
+// A Product whose serialized record exceeds one chunk (three chunks).
+std::unique_ptr<google::protobuf::Message> BigProduct(const RecordMetaData& metadata,
+                                                      std::string_view sku) {
+  auto product = MakeRecord(metadata, "Product", "sku: \"" + std::string(sku) + "\"");
+  product->GetReflection()->SetString(product.get(),
+                                      product->GetDescriptor()->FindFieldByName("thumbnail"),
+                                      std::string(250'000, 'x'));
+  return product;
+}
+
+// A new store says no record is split until one is: the save that splits the first record
+// rewrites the header, and every later load looks for chunks, in the same transaction, in
+// later ones (the cached header is invalidated) and through RecordExists.
+TEST_F(RecordStoreTest, TheFirstSplitRecordClearsRecordsUnsplit) {
+  InStore([&](RecordStore& store) {
+    EXPECT_TRUE(store.header().records_unsplit());
+    Save(store, "Product", R"pb(sku: "small")pb");
+    EXPECT_TRUE(store.header().records_unsplit());
+    ASSERT_TRUE(store.SaveRecord(*BigProduct(metadata_, "big")).ok());
+    EXPECT_FALSE(store.header().records_unsplit());
+    auto loaded = store.LoadRecord(Tuple::Of("product", "big"));
+    ASSERT_TRUE(loaded.ok() && loaded->has_value()) << loaded.status();
+  });
+  EXPECT_EQ(Keys(Tuple::Of(1, "product", "big")), (Strings{"(-1)", "(1)", "(2)", "(3)"}));
+  InStore([&](RecordStore& store) {
+    EXPECT_FALSE(store.header().records_unsplit());
+    auto loaded = store.LoadRecord(Tuple::Of("product", "big"));
+    ASSERT_TRUE(loaded.ok() && loaded->has_value()) << loaded.status();
+    EXPECT_EQ((*loaded)->message->SerializeAsString(),
+              BigProduct(metadata_, "big")->SerializeAsString());
+    StatusOr<bool> exists = store.RecordExists(Tuple::Of("product", "big"));
+    EXPECT_TRUE(exists.ok() && *exists) << exists.status();
+    auto serialized = store.LoadSerializedRecord(Tuple::Of("product", "big"));
+    ASSERT_TRUE(serialized.ok() && serialized->has_value()) << serialized.status();
+    StatusOr<SavedRecord> again =
+        store.SaveRecord(*Record("Product", R"pb(sku: "big")pb"), SaveMode::kInsert);
+    EXPECT_TRUE(HasErrorCode(again.status(), ErrorCode::kAlreadyExists)) << again.status();
+  });
+}
+
+// An insert that found no record, on a store that said none was split, conflicts with a
+// concurrent save that splits a record with the same key: else both would commit, leaving
+// an unsplit value beside the chunks.
+TEST_F(RecordStoreTest, InsertsConflictWithTheFirstSplitRecord) {
+  InStore([](RecordStore& store) { EXPECT_TRUE(store.header().records_unsplit()); });
+  std::unique_ptr<RecordContext> inserter = NewContext();
+  std::unique_ptr<RecordStore> store = OpenStore(*inserter);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->SaveRecord(*Record("Product", R"pb(sku: "big")pb"), SaveMode::kInsert).ok());
+  InStore([&](RecordStore& other) {
+    ASSERT_TRUE(other.SaveRecord(*BigProduct(metadata_, "big"), SaveMode::kInsert).ok());
+  });
+  EXPECT_TRUE(HasErrorCode(inserter->Commit(), ErrorCode::kNotCommitted));
+  EXPECT_EQ(Keys(Tuple::Of(1, "product", "big")), (Strings{"(-1)", "(1)", "(2)", "(3)"}));
+}
+
+// A store of format 2 may hold split records that its header does not mention: the upgrade
+// to format 3 leaves records_unsplit unset, so they are still found.
+TEST_F(RecordStoreTest, FormatTwoStoresKeepLookingForSplitRecords) {
+  InStore([&](RecordStore& store) {
+    ASSERT_TRUE(store.SaveRecord(*BigProduct(metadata_, "big")).ok());
+  });
+  {
+    std::unique_ptr<RecordContext> context = NewContext();
+    proto::StoreHeader header;
+    header.set_format_version(2);
+    header.set_metadata_version(3);
+    context->txn().Set(kStore.Pack(Tuple::Of(0)), header.SerializeAsString());
+    context->txn().BumpMetadataVersion();
+    ASSERT_TRUE(context->Commit().ok());
+  }
+  InStore([&](RecordStore& store) {
+    EXPECT_EQ(store.header().format_version(), kStoreFormatVersion);
+    EXPECT_FALSE(store.header().records_unsplit());
+    auto loaded = store.LoadRecord(Tuple::Of("product", "big"));
+    ASSERT_TRUE(loaded.ok() && loaded->has_value()) << loaded.status();
+    StatusOr<bool> exists = store.RecordExists(Tuple::Of("product", "big"));
+    EXPECT_TRUE(exists.ok() && *exists) << exists.status();
+    StatusOr<SavedRecord> again =
+        store.SaveRecord(*Record("Product", R"pb(sku: "big")pb"), SaveMode::kInsert);
+    EXPECT_TRUE(HasErrorCode(again.status(), ErrorCode::kAlreadyExists)) << again.status();
+  });
+}
+
+TEST_F(RecordStoreTest, NoteSplitRecordClearsRecordsUnsplit) {
+  {
+    std::unique_ptr<RecordContext> context = NewContext();
+    EXPECT_TRUE(HasErrorCode(RecordStore::NoteSplitRecord(*context, kStore), ErrorCode::kNotFound));
+  }
+  InStore([](RecordStore& store) { EXPECT_TRUE(store.header().records_unsplit()); });
+  {
+    std::unique_ptr<RecordContext> context = NewContext();
+    ASSERT_TRUE(RecordStore::NoteSplitRecord(*context, kStore).ok());
+    ASSERT_TRUE(context->Commit().ok());
+  }
+  InStore([](RecordStore& store) {
+    EXPECT_FALSE(store.header().records_unsplit());
+    EXPECT_EQ(store.header().format_version(), kStoreFormatVersion);
   });
 }
 
@@ -849,6 +952,39 @@ TEST_F(RecordStoreTest, EncryptedRecordsAreUnreadableRawAndCorruptionIsCaught) {
     EXPECT_EQ(store.LoadRecord(Tuple::Of(1, 6)).status().message(),
               "data_corruption (8004): record (1, 6): it does not parse as Customer");
   });
+}
+
+// A stored record of a type with required fields is refused when one is missing, as a save
+// of it is.
+TEST_F(RecordStoreTest, StoredRecordsMissingRequiredFieldsAreCorrupt) {
+  auto proto = ParseText<metadata::proto::RecordMetaData>(R"pb(
+    version: 1
+    record_types {
+      name: "Item"
+      primary_key { field { name: "id" } }
+    }
+  )pb");
+  *proto.mutable_files() = *metadata::ParseProtoFiles({{"legacy.proto", R"(
+syntax = "proto2";
+message Item { optional int64 id = 1; required string sku = 2; }
+message RecordTypeUnion { optional Item _Item = 1; }
+)"}});
+  RecordMetaData legacy = metadata::BuildOrDie(proto);
+  {
+    std::unique_ptr<RecordContext> context = NewContext();
+    std::unique_ptr<RecordStore> store = OpenStore(*context, {}, &legacy);
+    ASSERT_TRUE(store->SaveRecord(*MakeRecord(legacy, "Item", R"pb(id: 1 sku: "cup")pb")).ok());
+    // Format 1, uncompressed; the union's field 1 (Item) holding id 2 and no sku.
+    context->txn().Set(kStore.Pack(Tuple::Of(1, 2, 0)), std::string("\x01\x00\x0a\x02\x08\x02", 6));
+    ASSERT_TRUE(context->Commit().ok());
+  }
+  std::unique_ptr<RecordContext> context = NewContext();
+  std::unique_ptr<RecordStore> store = OpenStore(*context, {}, &legacy);
+  auto complete = store->LoadRecord(Tuple::Of(1));
+  ASSERT_TRUE(complete.ok() && complete->has_value()) << complete.status();
+  EXPECT_EQ((*complete)->message->ShortDebugString(), "id: 1 sku: \"cup\"");
+  EXPECT_EQ(store->LoadRecord(Tuple::Of(2)).status().message(),
+            "data_corruption (8004): record (2): it does not parse as Item");
 }
 
 TEST_F(RecordStoreTest, LoadsSerializedRecordsWithoutParsingThem) {
