@@ -41,8 +41,9 @@ class IndexEntryCursor : public cursor::RecordCursor<IndexEntry> {
       if (!value.ok()) return Corrupt("a value that is not a tuple: " + value.status().ToString());
       entry.value = *std::move(value);
     }
+    // The row's continuation passed on deferred: built only if asked for.
     return cursor::CursorResult<IndexEntry>::WithValue(std::move(entry),
-                                                       std::move(row).continuation());
+                                                       std::move(row).TakeContinuation());
   }
 
  private:

@@ -46,8 +46,9 @@ class FetchCursor : public cursor::RecordCursor<StoredRecord> {
                            " for record " + entry.value().primary_key.ToString() +
                            ", which does not exist");
     }
+    // The entry's continuation, still deferred (cursor.h, DeferredContinuation).
     return CursorResult<StoredRecord>::WithValue(*std::move(record),
-                                                 std::move(entry).continuation());
+                                                 std::move(entry).TakeContinuation());
   }
 
  private:
@@ -203,10 +204,10 @@ class CoveringCursor : public cursor::RecordCursor<StoredRecord> {
       }
       RETURN_IF_ERROR(SetPath(*record.message, paths_[i], tuple[source.column]));
     }
-    // Taken, not copied; TakeValue keeps the continuation available.
+    // Taken, not copied.
     record.primary_key = entry.TakeValue().primary_key;
     return CursorResult<StoredRecord>::WithValue(std::move(record),
-                                                 std::move(entry).continuation());
+                                                 std::move(entry).TakeContinuation());
   }
 
  private:
