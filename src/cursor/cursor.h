@@ -112,7 +112,9 @@ class CursorResult {
   ResultContinuation TakeContinuation() && { return std::move(continuation_); }
 
  private:
-  CursorResult(T value, ResultContinuation continuation)
+  // By rvalue reference: results pass through every cursor layer, and each by-value step
+  // would move the item once more and destroy the moved-from one.
+  CursorResult(T&& value, ResultContinuation&& continuation)
       : value_(std::move(value)), continuation_(std::move(continuation)) {}
   CursorResult(NoNextReason reason, Continuation continuation)
       : reason_(reason), continuation_(std::move(continuation)) {}
