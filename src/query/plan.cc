@@ -94,18 +94,21 @@ Status SetPath(google::protobuf::Message& message,
     return MakeError(ErrorCode::kDataCorruption, "index value " + value.ToString() +
                                                      " does not fit field " + field->full_name());
   };
-  switch (field->cpp_type()) {
+  // Read once: cpp_type() is an out-of-line call (with a lazy-init check) on every use, and
+  // covering scans set a few fields per row.
+  const FieldDescriptor::CppType cpp_type = field->cpp_type();
+  switch (cpp_type) {
     case FieldDescriptor::CPPTYPE_INT32:
     case FieldDescriptor::CPPTYPE_INT64:
     case FieldDescriptor::CPPTYPE_UINT32:
     case FieldDescriptor::CPPTYPE_ENUM: {
       std::optional<int64_t> integer = value.AsInt64();
       if (!integer.has_value()) return mismatch();
-      if (field->cpp_type() == FieldDescriptor::CPPTYPE_INT32) {
+      if (cpp_type == FieldDescriptor::CPPTYPE_INT32) {
         reflection.SetInt32(target, field, static_cast<int32_t>(*integer));
-      } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_INT64) {
+      } else if (cpp_type == FieldDescriptor::CPPTYPE_INT64) {
         reflection.SetInt64(target, field, *integer);
-      } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_UINT32) {
+      } else if (cpp_type == FieldDescriptor::CPPTYPE_UINT32) {
         reflection.SetUInt32(target, field, static_cast<uint32_t>(*integer));
       } else {
         reflection.SetEnumValue(target, field, static_cast<int>(*integer));
