@@ -48,7 +48,9 @@ inline bool IsOutOfBand(NoNextReason reason) {
 // this instead of a Continuation, so that a Continuation is built only for the results whose
 // continuation is asked for, not for every item. `owner` keeps `state` alive and `make` may
 // depend on nothing else: a result outlives the cursor that returned it, and a cursor that
-// passes its input's continuation on (ResultContinuation) drops the input's item.
+// passes its input's continuation on (ResultContinuation) drops the input's item. A result
+// holding one keeps `owner` alive (a KeyValueCursor's whole batch, also under index entries and
+// fetched records): callers that keep many results keep their items, not the results.
 struct DeferredContinuation {
   Continuation (*make)(const void* state, uint64_t arg0, uint64_t arg1) = nullptr;
   const void* state = nullptr;
