@@ -133,7 +133,7 @@ class MapCursor : public RecordCursor<U> {
       return CursorResult<U>::WithoutValue(reason, std::move(result).continuation());
     }
     U value = fn_(result.TakeValue());
-    return CursorResult<U>::WithValue(std::move(value), std::move(result).continuation());
+    return CursorResult<U>::WithValue(std::move(value), std::move(result).TakeContinuation());
   }
 
  private:

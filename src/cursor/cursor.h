@@ -43,15 +43,41 @@ inline bool IsOutOfBand(NoNextReason reason) {
          reason == NoNextReason::kByteLimitReached;
 }
 
-// The continuation after an item as a function of the item: make(item, args[0], args[1]).
-// A cursor whose position is fixed by its last item (KeyValueCursor: by the item's key) gives
+// A continuation built only when asked for: make(state, args[0], args[1]). A cursor whose
+// position is fixed by bytes it already holds (KeyValueCursor: the row's key in its batch) gives
 // this instead of a Continuation, so that a Continuation is built only for the results whose
-// continuation is asked for, not for every item. `make` may depend on nothing but its
-// arguments: a result outlives the cursor that returned it.
-template <typename T>
-struct ContinuationOfItem {
-  Continuation (*make)(const T& item, uint64_t arg0, uint64_t arg1);
-  std::array<uint64_t, 2> args;
+// continuation is asked for, not for every item. `owner` keeps `state` alive and `make` may
+// depend on nothing else: a result outlives the cursor that returned it, and a cursor that
+// passes its input's continuation on (ResultContinuation) drops the input's item. A result
+// holding one keeps `owner` alive (a KeyValueCursor's whole batch, also under index entries and
+// fetched records): callers that keep many results keep their items, not the results.
+struct DeferredContinuation {
+  Continuation (*make)(const void* state, uint64_t arg0, uint64_t arg1) = nullptr;
+  const void* state = nullptr;
+  std::shared_ptr<const void> owner;
+  std::array<uint64_t, 2> args = {0, 0};
+};
+
+// A result's continuation as its cursor gave it: built, or deferred until asked for. Results
+// move through every cursor layer, so the unused form costs no more than a flag to move.
+class ResultContinuation {
+ public:
+  // NOLINTBEGIN(google-explicit-constructor): either form is a result's continuation.
+  ResultContinuation(Continuation built) : built_(std::move(built)) {}
+  ResultContinuation(DeferredContinuation deferred) : deferred_(std::move(deferred)) {}
+  // NOLINTEND(google-explicit-constructor)
+
+  Continuation Build() const& { return built_.has_value() ? *built_ : BuildDeferred(); }
+  Continuation Build() && { return built_.has_value() ? std::move(*built_) : BuildDeferred(); }
+
+ private:
+  Continuation BuildDeferred() const {
+    return deferred_.make(deferred_.state, deferred_.args[0], deferred_.args[1]);
+  }
+
+  // Exactly one is set: the continuation, or how to build it.
+  std::optional<Continuation> built_;
+  DeferredContinuation deferred_;
 };
 
 // One step of a cursor: an item and the continuation after it, or no item, the reason and the
@@ -60,11 +86,8 @@ struct ContinuationOfItem {
 template <typename T>
 class CursorResult {
  public:
-  static CursorResult WithValue(T value, Continuation continuation) {
+  static CursorResult WithValue(T value, ResultContinuation continuation) {
     return CursorResult(std::move(value), std::move(continuation));
-  }
-  static CursorResult WithValue(T value, ContinuationOfItem<T> continuation) {
-    return CursorResult(std::move(value), continuation);
   }
   static CursorResult WithoutValue(NoNextReason reason, Continuation continuation) {
     return CursorResult(reason, std::move(continuation));
@@ -74,45 +97,33 @@ class CursorResult {
   // REQUIRES: has_value().
   const T& value() const { return *value_; }
   // Moves the item out of the result (value() is then the moved-from item). The continuation
-  // stays available: when the cursor gave it as a function of the item, it is built first.
-  // REQUIRES: has_value().
-  T TakeValue() {
-    if (of_item_.make != nullptr) {
-      continuation_.emplace(BuildOfItem());
-      of_item_.make = nullptr;
-    }
-    return std::move(*value_);
-  }
+  // stays available. REQUIRES: has_value().
+  T TakeValue() { return std::move(*value_); }
   // REQUIRES: !has_value().
   NoNextReason no_next_reason() const { return reason_; }
   // After an item: resumes right after it. Without an item: resumes where the cursor stopped
-  // (Continuation::End() when the source is exhausted). Built on each call when the cursor gave
-  // it as a function of the item; callers that need it more than once keep the copy.
-  Continuation continuation() const& {
-    return of_item_.make != nullptr ? BuildOfItem() : *continuation_;
-  }
-  // The same, moving a stored continuation out instead of copying it; the result's
+  // (Continuation::End() when the source is exhausted). Built on each call when the cursor
+  // deferred it; callers that need it more than once keep the copy.
+  Continuation continuation() const& { return continuation_.Build(); }
+  // The same, moving a built continuation out instead of copying it; the result's
   // continuation is then unspecified.
-  Continuation continuation() && {
-    return of_item_.make != nullptr ? BuildOfItem() : std::move(*continuation_);
-  }
+  Continuation continuation() && { return std::move(continuation_).Build(); }
+  // The continuation as the cursor gave it, built or deferred, for a cursor that returns it
+  // unchanged with its own item (it stays deferred until someone asks for it); the result's
+  // continuation is then unspecified.
+  ResultContinuation TakeContinuation() && { return std::move(continuation_); }
 
  private:
-  CursorResult(T value, Continuation continuation)
+  // By rvalue reference: results pass through every cursor layer, and each by-value step
+  // would move the item once more and destroy the moved-from one.
+  CursorResult(T&& value, ResultContinuation&& continuation)
       : value_(std::move(value)), continuation_(std::move(continuation)) {}
-  CursorResult(T value, ContinuationOfItem<T> of_item)
-      : value_(std::move(value)), of_item_(of_item) {}
   CursorResult(NoNextReason reason, Continuation continuation)
       : reason_(reason), continuation_(std::move(continuation)) {}
-  Continuation BuildOfItem() const {
-    return of_item_.make(*value_, of_item_.args[0], of_item_.args[1]);
-  }
 
   std::optional<T> value_;
   NoNextReason reason_ = NoNextReason::kSourceExhausted;
-  // Exactly one of the two is set: the continuation itself, or how to build it from value_.
-  std::optional<Continuation> continuation_;
-  ContinuationOfItem<T> of_item_ = {nullptr, {0, 0}};
+  ResultContinuation continuation_;
 };
 
 template <typename T>

@@ -62,9 +62,10 @@ Continuation After(std::string_view key, size_t prefix_size, uint64_t check) {
                           {});
 }
 
-// The continuation of a returned row, built only when asked for (ContinuationOfItem).
-Continuation AfterRow(const KeyValueRow& row, uint64_t prefix_size, uint64_t check) {
-  return After(row.key(), prefix_size, check);
+// The continuation of a returned row (a kv::KeyValue of the batch), built only when asked for
+// (DeferredContinuation).
+Continuation AfterRow(const void* row, uint64_t prefix_size, uint64_t check) {
+  return After(static_cast<const kv::KeyValue*>(row)->key, prefix_size, check);
 }
 
 }  // namespace
@@ -174,8 +175,10 @@ StatusOr<CursorResult<KeyValueRow>> KeyValueCursor::Next() {
   }
   ++returned_;
   ++scanned_;
+  // The continuation shares the batch, so it outlives the row when a cursor above keeps only
+  // the continuation (index entries, fetched records).
   return Result::WithValue(KeyValueRow(batch_, position_++),
-                           ContinuationOfItem<KeyValueRow>{&AfterRow, {prefix_.size(), check_}});
+                           DeferredContinuation{&AfterRow, &row, batch_, {prefix_.size(), check_}});
 }
 
 }  // namespace recordstore::cursor

@@ -16,8 +16,8 @@
 // resolved range and direction. Resuming continues strictly after that key (before it, in
 // reverse). A continuation of another cursor kind, of another range or direction, or whose key
 // lies outside the range is refused with invalid_continuation (8005). An item's continuation
-// is built from its row only when asked for (ContinuationOfItem, cursor.h), so a scan that
-// never asks builds none.
+// is built from its row only when asked for (DeferredContinuation, cursor.h), so a scan that
+// never asks builds none, nor do the cursors that pass it on.
 //
 // Reads go through Transaction::GetRange in batches that grow from first_batch_rows to
 // max_batch_rows (as kv::RangeReader does), never asking for more rows than the row limit or

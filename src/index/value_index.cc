@@ -25,24 +25,28 @@ class IndexEntryCursor : public cursor::RecordCursor<IndexEntry> {
       return cursor::CursorResult<IndexEntry>::WithoutValue(row.no_next_reason(),
                                                             std::move(row).continuation());
     }
-    IndexEntry entry;
     StatusOr<Tuple> key = entries_.Unpack(row.value().key());
     if (!key.ok()) return Corrupt("a key that is not a tuple: " + key.status().ToString());
     if (key->size() < static_cast<size_t>(key_column_count_)) {
       return Corrupt("an entry with fewer than " + std::to_string(key_column_count_) +
                      " key columns: " + key->ToString());
     }
-    // One allocation of the exact size: appending element by element regrew the vector.
-    entry.primary_key = Tuple(std::vector<TupleElement>(key->elements().begin() + key_column_count_,
-                                                        key->elements().end()));
-    entry.key = *std::move(key);
+    Tuple value;
     if (!row.value().value().empty()) {
-      StatusOr<Tuple> value = Tuple::Unpack(row.value().value());
-      if (!value.ok()) return Corrupt("a value that is not a tuple: " + value.status().ToString());
-      entry.value = *std::move(value);
+      StatusOr<Tuple> unpacked = Tuple::Unpack(row.value().value());
+      if (!unpacked.ok()) {
+        return Corrupt("a value that is not a tuple: " + unpacked.status().ToString());
+      }
+      value = *std::move(unpacked);
     }
-    return cursor::CursorResult<IndexEntry>::WithValue(std::move(entry),
-                                                       std::move(row).continuation());
+    // One allocation of the exact size: appending element by element regrew the vector.
+    Tuple primary_key(std::vector<TupleElement>(key->elements().begin() + key_column_count_,
+                                                key->elements().end()));
+    // The entry built in place (not assigned member by member into a default one, then moved);
+    // the row's continuation passed on deferred: built only if asked for.
+    return cursor::CursorResult<IndexEntry>::WithValue(
+        IndexEntry{*std::move(key), std::move(value), std::move(primary_key)},
+        std::move(row).TakeContinuation());
   }
 
  private:

@@ -46,8 +46,9 @@ class FetchCursor : public cursor::RecordCursor<StoredRecord> {
                            " for record " + entry.value().primary_key.ToString() +
                            ", which does not exist");
     }
+    // The entry's continuation, still deferred (cursor.h, DeferredContinuation).
     return CursorResult<StoredRecord>::WithValue(*std::move(record),
-                                                 std::move(entry).continuation());
+                                                 std::move(entry).TakeContinuation());
   }
 
  private:
@@ -93,18 +94,21 @@ Status SetPath(google::protobuf::Message& message,
     return MakeError(ErrorCode::kDataCorruption, "index value " + value.ToString() +
                                                      " does not fit field " + field->full_name());
   };
-  switch (field->cpp_type()) {
+  // Read once: cpp_type() is an out-of-line call (with a lazy-init check) on every use, and
+  // covering scans set a few fields per row.
+  const FieldDescriptor::CppType cpp_type = field->cpp_type();
+  switch (cpp_type) {
     case FieldDescriptor::CPPTYPE_INT32:
     case FieldDescriptor::CPPTYPE_INT64:
     case FieldDescriptor::CPPTYPE_UINT32:
     case FieldDescriptor::CPPTYPE_ENUM: {
       std::optional<int64_t> integer = value.AsInt64();
       if (!integer.has_value()) return mismatch();
-      if (field->cpp_type() == FieldDescriptor::CPPTYPE_INT32) {
+      if (cpp_type == FieldDescriptor::CPPTYPE_INT32) {
         reflection.SetInt32(target, field, static_cast<int32_t>(*integer));
-      } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_INT64) {
+      } else if (cpp_type == FieldDescriptor::CPPTYPE_INT64) {
         reflection.SetInt64(target, field, *integer);
-      } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_UINT32) {
+      } else if (cpp_type == FieldDescriptor::CPPTYPE_UINT32) {
         reflection.SetUInt32(target, field, static_cast<uint32_t>(*integer));
       } else {
         reflection.SetEnumValue(target, field, static_cast<int>(*integer));
@@ -203,10 +207,10 @@ class CoveringCursor : public cursor::RecordCursor<StoredRecord> {
       }
       RETURN_IF_ERROR(SetPath(*record.message, paths_[i], tuple[source.column]));
     }
-    // Taken, not copied; TakeValue keeps the continuation available.
+    // Taken, not copied.
     record.primary_key = entry.TakeValue().primary_key;
     return CursorResult<StoredRecord>::WithValue(std::move(record),
-                                                 std::move(entry).continuation());
+                                                 std::move(entry).TakeContinuation());
   }
 
  private:

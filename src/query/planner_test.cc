@@ -389,6 +389,74 @@ TEST_F(PlannerDifferentialTest, PlansReturnExactlyTheMatchingRecords) {
   EXPECT_GT(refused, 0);
 }
 
+// Index scans build each result's continuation only when it is asked for (cursor.h,
+// DeferredContinuation), through the fetch and covering cursors above them. Asked for after
+// the cursor, its batches and its transaction are gone, it is the one asked for at once and
+// resumes right after its record.
+TEST_F(PlannerTest, KeptResultsKeepTheirContinuations) {
+  // More entries than the first batch of a scan holds (64), so that kept results span batches.
+  for (int id = 1; id <= 150; ++id) {
+    std::string text = "order_id: " + std::to_string(id) +
+                       " customer_id: 5 total: " + std::to_string(id % 40);
+    ASSERT_TRUE(store_->SaveRecord(*metadata::MakeRecord(metadata_, "Order", text)).ok());
+  }
+  ASSERT_TRUE(context_->Commit().ok());
+  for (bool covering : {false, true}) {
+    SCOPED_TRACE(covering ? "covering" : "fetch");
+    RecordQuery query =
+        Query("Order", And(Field("customer_id").Equals(5), Field("total").GreaterThan(3)));
+    if (covering) query.required_fields = {"total", "order_id"};
+    StatusOr<PlanPtr> plan = PlanQuery(*store_, query);
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    ASSERT_NE((*plan)->Explain().find(covering ? "Covering" : "IndexScan"), std::string::npos)
+        << (*plan)->Explain();
+    // Runs the plan from `continuation` in a new transaction: the primary keys it returns.
+    auto run = [&](const Continuation& continuation) {
+      std::vector<Tuple> keys;
+      RecordContext context(db_->CreateTransaction());
+      auto store = RecordStore::Open(context, kStore, metadata_);
+      EXPECT_TRUE(store.ok()) << store.status();
+      auto cursor = ExecuteQuery(**store, **plan, continuation);
+      EXPECT_TRUE(cursor.ok()) << cursor.status();
+      while (cursor.ok()) {
+        auto result = (*cursor)->Next();
+        EXPECT_TRUE(result.ok()) << result.status();
+        if (!result.ok() || !result->has_value()) break;
+        keys.push_back(result->value().primary_key);
+      }
+      return keys;
+    };
+    std::vector<CursorResult<StoredRecord>> kept;
+    std::vector<Continuation> at_once;
+    std::vector<Tuple> keys;
+    {
+      RecordContext context(db_->CreateTransaction());
+      auto store = RecordStore::Open(context, kStore, metadata_);
+      ASSERT_TRUE(store.ok()) << store.status();
+      auto cursor = ExecuteQuery(**store, **plan, Continuation::Start());
+      ASSERT_TRUE(cursor.ok()) << cursor.status();
+      while (true) {
+        auto result = (*cursor)->Next();
+        ASSERT_TRUE(result.ok()) << result.status();
+        if (!result->has_value()) break;
+        at_once.push_back(result->continuation());
+        keys.push_back(result->value().primary_key);
+        kept.push_back(*std::move(result));
+      }
+    }
+    ASSERT_EQ(kept.size(), 135u);
+    for (size_t i = 0; i < kept.size(); ++i) {
+      Continuation later = kept[i].continuation();
+      ASSERT_EQ(later, at_once[i]) << i;
+      auto parsed = Continuation::FromBytes(later.ToBytes());
+      ASSERT_TRUE(parsed.ok()) << parsed.status();
+      std::vector<Tuple> rest = run(*parsed);
+      ASSERT_EQ(rest, std::vector<Tuple>(keys.begin() + static_cast<ptrdiff_t>(i) + 1, keys.end()))
+          << i;
+    }
+  }
+}
+
 TEST_F(PlannerTest, AggregatesComeFromAggregateAndValueIndexes) {
   for (std::string_view text : {
            R"pb(order_id: 1 customer_id: 5 total: 30)pb",
