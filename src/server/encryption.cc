@@ -25,12 +25,12 @@ struct FoundKey {
 StatusOr<FoundKey> FindMasterKey(const EncryptionOptions& options) {
   if (!options.master_key_file.empty()) {
     ASSIGN_OR_RETURN(crypto::MasterKey key, crypto::LoadMasterKeyFile(options.master_key_file));
-    return FoundKey{std::move(key), "file " + options.master_key_file};
+    return FoundKey{std::move(key), "file " + options.master_key_file, std::string()};
   }
   if (std::getenv(crypto::kMasterKeyEnvVar) != nullptr) {
     ASSIGN_OR_RETURN(crypto::MasterKey key, crypto::LoadMasterKeyFromEnv(crypto::kMasterKeyEnvVar));
-    return FoundKey{std::move(key),
-                    std::string("environment variable ") + crypto::kMasterKeyEnvVar};
+    return FoundKey{std::move(key), std::string("environment variable ") + crypto::kMasterKeyEnvVar,
+                    std::string()};
   }
   if (!options.generated_key_file.empty()) {
     const bool existed = std::filesystem::exists(options.generated_key_file);
@@ -46,7 +46,8 @@ StatusOr<FoundKey> FindMasterKey(const EncryptionOptions& options) {
   }
   if (!options.enabled) return FoundKey{};
   ASSIGN_OR_RETURN(crypto::MasterKey key, crypto::MasterKey::Generate());
-  return FoundKey{std::move(key), "generated in memory, lost on exit with the memory:// data"};
+  return FoundKey{std::move(key), "generated in memory, lost on exit with the memory:// data",
+                  std::string()};
 }
 
 }  // namespace
@@ -107,8 +108,10 @@ StatusOr<std::shared_ptr<crypto::TenantKeyProvider>> TenantEncryption::Provider(
   if (keys_ == nullptr) return std::shared_ptr<crypto::TenantKeyProvider>();
   // Opened outside the lock: it runs a transaction. Two first requests of a tenant may both
   // open one; the KV store makes them agree on the tenant's key, and the first one is kept.
+  crypto::TenantKeyProviderOptions provider_options;
+  provider_options.create_if_missing = enabled_;
   StatusOr<std::shared_ptr<crypto::TenantKeyProvider>> opened =
-      crypto::TenantKeyProvider::Open(db_, keys_, tenant, {.create_if_missing = enabled_});
+      crypto::TenantKeyProvider::Open(db_, keys_, tenant, provider_options);
   if (!enabled_ && HasErrorCode(opened.status(), ErrorCode::kNotFound)) {
     // Never encrypted: nothing to read with a key. Not cached, so a key created later (by
     // another server with encryption on) is found.

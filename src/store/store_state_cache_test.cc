@@ -208,7 +208,9 @@ TEST_F(StoreStateCacheOpenTest, AStoreInARemovedDirectoryIsNotServedFromTheCache
     RecordContext context(db_->CreateTransaction());
     StatusOr<std::unique_ptr<RecordStore>> store =
         RecordStore::Open(context, *space, metadata_, options);
-    if (store.ok()) EXPECT_TRUE(context.Commit().ok());
+    if (store.ok()) {
+      EXPECT_TRUE(context.Commit().ok());
+    }
     return store.status();
   };
   ASSERT_TRUE(open(OpenMode::kCreate).ok());
