@@ -55,6 +55,19 @@ class ReencryptionJobTest : public ::testing::Test {
     ASSERT_TRUE(provider_->Refresh().ok());
   }
 
+  // The stored bytes under `suffix` of record `pk` ((pk..., 0) an unsplit record, (pk..., n)
+  // chunk n), as the KV store holds them; nullopt when the key is absent.
+  std::optional<std::string> ReadRecordKey(const Tuple& pk, int64_t suffix) {
+    std::optional<std::string> value;
+    EXPECT_TRUE(db_->Run([&](kv::Transaction& txn) -> Status {
+                     ASSIGN_OR_RETURN(value,
+                                      txn.Get(RecordsSpace().Sub(pk).Pack(Tuple::Of(suffix))));
+                     return absl::OkStatus();
+                   })
+                    .ok());
+    return value;
+  }
+
   // Every record as (serialized message, version) by primary key, read through the store.
   std::map<Tuple, std::pair<std::string, std::string>> ReadAll() {
     std::map<Tuple, std::pair<std::string, std::string>> all;
@@ -204,15 +217,9 @@ TEST_F(ReencryptionJobTest, RewritesRecordsSplitOverSeveralChunks) {
   EXPECT_EQ(progress->records_rewritten, 3);
   EXPECT_EQ(ReadAll(), before);
   // The split record's first chunk is sealed with key 2 (its header is in chunk 1).
-  std::string first_chunk;
-  ASSERT_TRUE(db_->Run([&](kv::Transaction& txn) -> Status {
-                   ASSIGN_OR_RETURN(auto value,
-                                    txn.Get(RecordsSpace().Sub(big_pk).Pack(Tuple::Of(1))));
-                   first_chunk = value.value_or("");
-                   return absl::OkStatus();
-                 })
-                  .ok());
-  EXPECT_EQ(*SealingKeyId(first_chunk), std::optional<uint32_t>(2));
+  std::optional<std::string> first_chunk = ReadRecordKey(big_pk, 1);
+  ASSERT_TRUE(first_chunk.has_value());
+  EXPECT_EQ(*SealingKeyId(*first_chunk), std::optional<uint32_t>(2));
 }
 
 // Sealing adds a key id, a nonce and a tag: a plaintext record just under the chunk size
@@ -221,15 +228,9 @@ TEST_F(ReencryptionJobTest, RewritesRecordsSplitOverSeveralChunks) {
 TEST_F(ReencryptionJobTest, RecordsThatSealingSplitsAreStillFound) {
   constexpr size_t kStoredSize = 99'990;  // sealed: 99,990 + 4 + 12 + 16 > 100,000
   auto stored_size = [&](const Tuple& pk) {
-    std::string value;
-    EXPECT_TRUE(db_->Run([&](kv::Transaction& txn) -> Status {
-                     ASSIGN_OR_RETURN(auto read,
-                                      txn.Get(RecordsSpace().Sub(pk).Pack(Tuple::Of(0))));
-                     value = read.value_or("");
-                     return absl::OkStatus();
-                   })
-                    .ok());
-    return value.size();
+    std::optional<std::string> unsplit = ReadRecordKey(pk, 0);
+    EXPECT_TRUE(unsplit.has_value());
+    return unsplit.value_or("").size();
   };
   auto save = [&](size_t note_size) {
     Tuple pk;
@@ -253,7 +254,8 @@ TEST_F(ReencryptionJobTest, RecordsThatSealingSplitsAreStillFound) {
   StatusOr<ReencryptionProgress> progress = NewJob(10)->Run();
   ASSERT_TRUE(progress.ok()) << progress.status();
   EXPECT_EQ(progress->records_rewritten, 1);
-  EXPECT_EQ(stored_size(pk), 0u);  // split now
+  EXPECT_EQ(ReadRecordKey(pk, 0), std::nullopt);  // split now: chunks, no unsplit value
+  EXPECT_TRUE(ReadRecordKey(pk, 1).has_value());
   Status status = InStore(*db_, *metadata_, testing_util::EncryptedOptions(provider_),
                           [&](store::RecordStore& store) -> Status {
                             EXPECT_FALSE(store.header().records_unsplit());
